@@ -1,0 +1,285 @@
+"""LangGraph checkpoint <-> Picoflow session document. Pure: no I/O.
+
+The defaults make any graph work:
+
+* the ``messages`` channel of the root graph is the history of memory namespace
+  ``"default"`` (configure more with ``namespaces={"channel": "nameSpace"}``);
+* every node the graph is about to run becomes a step (first-run order), and the step the
+  thread resumes at is the one with ``isActive: true``; ``sequence`` records activations;
+* ``tokens`` add up the ``usage_metadata`` of AI messages as they are appended;
+* ``runStatus`` is ``running``; a channel named ``run_status`` (configurable) holding
+  ``"completed"`` or ``"aborted"`` sets it, and a run that raises marks it ``aborted`` with
+  an ``error`` log entry (see :func:`mark_aborted`).
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, BaseMessage
+
+from langgraph_picoflow import document as pdoc
+from langgraph_picoflow.messages import from_entry, to_entry
+from langgraph_picoflow.patch import empty_sidecars
+from langgraph_picoflow.records import SessionRecord, Sidecars
+
+BRANCH_PREFIX = "branch:to:"
+RUN_STATUSES = ("running", "completed", "aborted")
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """How a graph's state is laid out in the Picoflow document.
+
+    >>> SessionConfig(namespaces={"messages": "default", "notes": "scratch"}).layout
+    'B'
+    """
+
+    namespaces: Mapping[str, str] = field(default_factory=lambda: {"messages": "default"})
+    flow_name: str = "LangGraph"
+    layout: Literal["A0", "A1", "B"] = "B"
+    expire_after: int = 600
+    run_status_channel: str = "run_status"
+    #: Write ``_id`` (Picoflow's Mongo key) for 24-hex session ids.
+    mongo_id: bool = True
+
+
+@dataclass
+class Projection:
+    """A checkpoint projected onto the document: the new head and what it took over."""
+
+    document: dict[str, Any]
+    sidecars: Sidecars
+    #: channel -> namespace whose history now holds the channel's value.
+    projected: dict[str, str]
+    #: Messages as they are in the head, aligned with the history (for the head cache).
+    messages: dict[str, list[BaseMessage]]
+
+
+def revision_of(document: Mapping[str, Any]) -> str:
+    """The compare-and-swap token of a document: its ``saveOn``, spelled as ISO text."""
+    save_on = document.get("saveOn")
+    if isinstance(save_on, datetime):
+        return pdoc.iso_ms(save_on)
+    return str(save_on)
+
+
+def next_save_on(previous: Any, now: datetime) -> datetime:
+    """``now`` truncated to ms, strictly after ``previous`` so every save changes the token."""
+    now = now.astimezone(timezone.utc).replace(microsecond=now.microsecond // 1000 * 1000)
+    if isinstance(previous, datetime) and now <= previous:
+        return previous + timedelta(milliseconds=1)
+    return now
+
+
+def next_steps(checkpoint: Mapping[str, Any]) -> list[str]:
+    """Nodes the checkpoint will run next, read from its ``branch:to:<node>`` channels."""
+    updated = checkpoint.get("updated_channels")
+    if updated is None:
+        updated = list(checkpoint.get("channel_versions", {}))
+    return [ch[len(BRANCH_PREFIX) :] for ch in updated if ch.startswith(BRANCH_PREFIX)]
+
+
+def active_step(flow: Mapping[str, Any]) -> str | None:
+    """Name of the step with ``isActive: true``, if any."""
+    for step in flow.get("steps", []):
+        if step.get("isActive"):
+            return str(step["name"])
+    return None
+
+
+def projectable(value: Any) -> bool:
+    """Whether a channel value can live in a Picoflow history (a list of messages)."""
+    return isinstance(value, list) and all(isinstance(m, BaseMessage) for m in value)
+
+
+def project(
+    prev: SessionRecord | None,
+    prev_messages: Mapping[str, Sequence[BaseMessage]],
+    *,
+    session_id: str,
+    checkpoint: Mapping[str, Any],
+    metadata: Mapping[str, Any],
+    config: SessionConfig,
+    now: datetime,
+    rng: random.Random,
+) -> Projection:
+    """Project a root checkpoint onto the session document it continues.
+
+    ``prev_messages`` are the message objects the head already holds, per namespace; an
+    identical object (LangGraph's reducers never mutate messages) keeps its stored entry
+    byte for byte, so only new messages are converted.
+    """
+    if prev is None:
+        doc = pdoc.new_session(
+            session_id,
+            now=now,
+            flow_name=config.flow_name,
+            layout=config.layout,
+            expire_after=config.expire_after,
+            mongo_id=config.mongo_id,
+        )
+        sidecars = empty_sidecars(doc)
+    else:
+        doc, sidecars = copy.deepcopy(prev.document), copy.deepcopy(prev.sidecars)
+    if not doc.get("flows"):
+        doc["flows"] = [pdoc.new_flow(config.flow_name, [], config.layout)]
+        sidecars = [[]]
+    flow, flow_side = doc["flows"][0], sidecars[0]
+
+    upcoming = next_steps(checkpoint)
+    speaker = active_step(flow) or (upcoming[0] if upcoming else config.flow_name)
+    values = checkpoint.get("channel_values", {})
+    projected: dict[str, str] = {}
+    held: dict[str, list[BaseMessage]] = {}
+    for channel, space in config.namespaces.items():
+        value = values.get(channel)
+        if channel not in values or not projectable(value):
+            continue
+        n = _namespace_index(flow, flow_side, space)
+        history, side, added = _merge_history(
+            flow["memory"][n]["history"],
+            flow_side[n],
+            prev_messages.get(space, ()),
+            value,
+            speaker=speaker,
+            now=now,
+            rng=rng,
+        )
+        flow["memory"][n]["history"], flow_side[n] = history, side
+        _add_tokens(doc, added)
+        projected[channel] = space
+        held[space] = list(value)
+
+    for step in upcoming[:1]:
+        _activate(flow, step, config.layout)
+    status = values.get(config.run_status_channel)
+    if status in RUN_STATUSES:
+        doc["runStatus"] = status
+    elif metadata.get("source") == "input":
+        doc["runStatus"] = "running"
+    doc["saveOn"] = next_save_on(doc.get("saveOn") if prev else None, now)
+    return Projection(doc, sidecars, projected, held)
+
+
+def _namespace_index(flow: dict[str, Any], flow_side: list[list[dict[str, Any]]], name: str) -> int:
+    for n, space in enumerate(flow["memory"]):
+        if space["nameSpace"] == name:
+            return n
+    flow["memory"].append({"nameSpace": name, "history": []})
+    flow_side.append([])
+    return len(flow["memory"]) - 1
+
+
+def _merge_history(
+    history: list[dict[str, Any]],
+    sidecars: list[dict[str, Any]],
+    held: Sequence[BaseMessage],
+    messages: Sequence[BaseMessage],
+    *,
+    speaker: str,
+    now: datetime,
+    rng: random.Random,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[BaseMessage]]:
+    """New history for ``messages``, reusing stored entries of unchanged messages.
+
+    Returns the entries, their sidecars, and the messages that were not there before
+    (for the token count).
+    """
+    by_id: dict[Any, int] = {}
+    for i, (entry, side) in enumerate(zip(history, sidecars, strict=True)):
+        by_id.setdefault(side.get("id", entry["id"]), i)
+    out_entries: list[dict[str, Any]] = []
+    out_side: list[dict[str, Any]] = []
+    added: list[BaseMessage] = []
+    used_ids: set[str] = set()
+    for pos, message in enumerate(messages):
+        i = by_id.get(message.id) if message.id is not None else None
+        if i is None and pos < len(held) and held[pos] is message:
+            i = pos
+        if i is not None and i not in used_ids and _same(message, i, held, history, sidecars):
+            entry, side = history[i], sidecars[i]
+        else:
+            existing = history[i]["id"] if i is not None else None
+            entry, side = to_entry(
+                message, entry_id=existing or pdoc.new_message_id(speaker, now, rng)
+            )
+            if i is None:
+                added.append(message)
+        if entry["id"] in used_ids:
+            # Two entries may not share a Picoflow id (Picoflow keys on it): give this one
+            # a fresh id and keep LangChain's in the sidecar.
+            entry = {**entry, "id": pdoc.new_message_id(speaker, now, rng)}
+            side = {"id": message.id, **side}
+        used_ids.add(entry["id"])
+        out_entries.append(entry)
+        out_side.append(side)
+    return out_entries, out_side, added
+
+
+def _same(
+    message: BaseMessage,
+    i: int,
+    held: Sequence[BaseMessage],
+    history: list[dict[str, Any]],
+    sidecars: list[dict[str, Any]],
+) -> bool:
+    if i < len(held) and held[i] is message:
+        return True
+    return bool(from_entry(history[i], sidecars[i]) == message)
+
+
+def _add_tokens(doc: dict[str, Any], messages: Sequence[BaseMessage]) -> None:
+    tokens = doc.setdefault("tokens", {})
+    for message in messages:
+        usage = message.usage_metadata if isinstance(message, AIMessage) else None
+        if not usage:
+            continue
+        for key, field_name in (
+            ("inputTokens", "input_tokens"),
+            ("outputTokens", "output_tokens"),
+            ("totalTokens", "total_tokens"),
+        ):
+            amount = usage.get(field_name) or 0
+            if amount:
+                tokens[key] = tokens.get(key, 0) + amount
+
+
+def _activate(flow: dict[str, Any], name: str, layout: str) -> None:
+    steps = flow.setdefault("steps", [])
+    if name not in {s["name"] for s in steps}:
+        steps.append(pdoc.new_step(name, active=False, layout=layout))
+    if active_step(flow) == name:
+        return
+    for step in steps:
+        step["isActive"] = step["name"] == name
+    if "sequence" in flow:
+        flow["sequence"].append(name)
+
+
+def restore_messages(
+    document: Mapping[str, Any], sidecars: Sidecars, space: str
+) -> list[BaseMessage]:
+    """The LangChain messages of one namespace of the first flow (empty when absent)."""
+    flows = document.get("flows") or []
+    if not flows:
+        return []
+    for n, mem in enumerate(flows[0].get("memory", [])):
+        if mem["nameSpace"] == space:
+            side = sidecars[0][n] if sidecars and sidecars[0] else [{}] * len(mem["history"])
+            return [from_entry(e, s) for e, s in zip(mem["history"], side, strict=True)]
+    return []
+
+
+def mark_aborted(document: dict[str, Any], message: str, now: datetime) -> dict[str, Any]:
+    """A copy of ``document`` marked ``aborted`` with an ``error`` log entry, as Picoflow does."""
+    doc = copy.deepcopy(document)
+    doc["runStatus"] = "aborted"
+    doc.setdefault("error", []).append({"timestamp": now, "level": "error", "message": message})
+    doc["saveOn"] = next_save_on(doc.get("saveOn"), now)
+    return doc
