@@ -192,17 +192,22 @@ def _merge_history(
     (for the token count).
     """
     by_id: dict[Any, int] = {}
-    for i, (entry, side) in enumerate(zip(history, sidecars, strict=True)):
-        by_id.setdefault(side.get("id", entry["id"]), i)
+    for index, (entry, side) in enumerate(zip(history, sidecars, strict=True)):
+        by_id.setdefault(side.get("id", entry["id"]), index)
     out_entries: list[dict[str, Any]] = []
     out_side: list[dict[str, Any]] = []
     added: list[BaseMessage] = []
     used_ids: set[str] = set()
+    used_positions: set[int] = set()
     for pos, message in enumerate(messages):
-        i = by_id.get(message.id) if message.id is not None else None
+        i: int | None = by_id.get(message.id) if message.id is not None else None
         if i is None and pos < len(held) and held[pos] is message:
             i = pos
-        if i is not None and i not in used_ids and _same(message, i, held, history, sidecars):
+        if i in used_positions:
+            i = None  # the same message twice: the second one is a new entry
+        if i is not None:
+            used_positions.add(i)
+        if i is not None and _same(message, i, held, history, sidecars):
             entry, side = history[i], sidecars[i]
         else:
             existing = history[i]["id"] if i is not None else None
@@ -250,7 +255,7 @@ def _add_tokens(doc: dict[str, Any], messages: Sequence[BaseMessage]) -> None:
                 tokens[key] = tokens.get(key, 0) + amount
 
 
-def _activate(flow: dict[str, Any], name: str, layout: str) -> None:
+def _activate(flow: dict[str, Any], name: str, layout: Literal["A0", "A1", "B"]) -> None:
     steps = flow.setdefault("steps", [])
     if name not in {s["name"] for s in steps}:
         steps.append(pdoc.new_step(name, active=False, layout=layout))

@@ -174,7 +174,9 @@ def _diff_flow(
                 old_side: list[dict[str, Any]] = []
             else:
                 old_history, old_side = old_memory[n]["history"], old_sidecars[n]
-            ops.extend(_diff_history(f, n, old_history, old_side, space["history"], new_sidecars[n]))
+            ops.extend(
+                _diff_history(f, n, old_history, old_side, space["history"], new_sidecars[n])
+            )
     return ops
 
 

@@ -37,6 +37,7 @@ from langgraph_picoflow.records import BlobRecord, CheckpointRecord, SessionReco
 from langgraph_picoflow.stores.protocol import (
     DeleteCheckpoints,
     DeleteSession,
+    HeadRead,
     ListCheckpoints,
     ListThreads,
     PutBlobs,
@@ -44,12 +45,13 @@ from langgraph_picoflow.stores.protocol import (
     PutWrites,
     ReadBlobs,
     ReadCheckpoint,
-    ReadSession,
+    ReadHead,
     ReadWrites,
     Request,
     StoreOp,
     UpdateSession,
     Write,
+    head_blob_keys,
 )
 
 Plan: TypeAlias = Generator[Request, Any, Any]
@@ -70,6 +72,8 @@ class Head:
     latest: CheckpointRecord | None = None
     #: The message objects last restored from or written to the head, per namespace.
     messages: dict[str, list[BaseMessage]] = field(default_factory=dict)
+    #: Writes and blobs of ``entry``, when they came with the head in one read.
+    prefetched: tuple[list[WriteRecord], list[BlobRecord]] | None = None
 
 
 @dataclass
@@ -92,15 +96,15 @@ def load_head(ctx: Context, thread_id: str, *, cached: bool = False) -> Plan:
     """The current head of a thread, rolled forward if a crash left it behind its log."""
     if cached and thread_id in ctx.heads:
         return ctx.heads[thread_id]
-    record = yield ReadSession(thread_id)
-    latest = yield ReadCheckpoint(thread_id, "", None)
+    read: HeadRead = yield ReadHead(thread_id)
+    record, latest = read.session, read.latest
     if record is None:
         ctx.heads.pop(thread_id, None)
         return None
     head = Head(record, None, latest.seq if latest else 0, latest)
     if latest is not None and latest.session is not None:
         if latest.session["rev"] == record.revision:
-            head.entry = latest
+            head.entry, head.prefetched = latest, (read.writes, read.blobs)
         else:
             head = yield from _roll_forward(ctx, thread_id, head)
     ctx.heads[thread_id] = head
@@ -108,22 +112,36 @@ def load_head(ctx: Context, thread_id: str, *, cached: bool = False) -> Plan:
 
 
 def _roll_forward(ctx: Context, thread_id: str, head: Head) -> Plan:
-    """Apply log entries written after the head's revision (the head update was lost)."""
-    entries = yield ListCheckpoints(thread_id, "")
-    chain = sorted(entries, key=lambda r: r.seq)
-    revs = [r.session["rev"] if r.session else None for r in chain]
-    if head.record.revision not in revs:
+    """Apply log entries written after the head's revision (the head update was lost).
+
+    Entries are followed by their ``base -> rev`` links, so an entry left behind by a
+    writer that lost a compare-and-swap is never applied.
+    """
+    entries: list[CheckpointRecord] = yield ListCheckpoints(thread_id, "")
+    by_rev = {r.session["rev"]: r for r in entries if r.session}
+    current = by_rev.get(head.record.revision)
+    if current is None:
         return head  # changed outside LangGraph: adopted, never overwritten blindly
-    pending = chain[revs.index(head.record.revision) + 1 :]
+    successors: dict[Any, list[CheckpointRecord]] = {}
+    for r in entries:
+        if r.session and r.session.get("base") is not None:
+            successors.setdefault(r.session["base"], []).append(r)
+    pending: list[CheckpointRecord] = []
+    rev = head.record.revision
+    while rev in successors and len(pending) < len(entries):
+        current = max(successors[rev], key=lambda r: r.checkpoint_id)
+        pending.append(current)
+        rev = current.session["rev"] if current.session else rev
+    seq = max(r.seq for r in entries)
     if not pending:
-        return head
+        return Head(head.record, current, seq, head.latest)
     ops: list[patches.PatchOp] = []
     for entry in pending:
         ops.extend(patches.from_json(entry.session["patch"] if entry.session else []))
     doc, side = patches.apply(head.record.document, head.record.sidecars, ops)
-    record = SessionRecord(doc, side, pending[-1].session["rev"] if pending[-1].session else "")
+    record = SessionRecord(doc, side, rev)
     yield Write((UpdateSession(thread_id, head.record.revision, ops, record),))
-    return Head(record, pending[-1], chain[-1].seq, chain[-1])
+    return Head(record, current, seq, head.latest)
 
 
 # --- put ------------------------------------------------------------------------------
@@ -164,8 +182,10 @@ def put(
             rng=ctx.rng,
         )
         diff = patches.diff(
-            prev.document if prev else None, prev.sidecars if prev else None,
-            proj.document, proj.sidecars,
+            prev.document if prev else None,
+            prev.sidecars if prev else None,
+            proj.document,
+            proj.sidecars,
         )
         result = SessionRecord(proj.document, proj.sidecars, mapping.revision_of(proj.document))
         seq = (head.seq if head else 0) + 1
@@ -403,7 +423,10 @@ def get_tuple(ctx: Context, config: RunnableConfig) -> Plan:
         record = yield ReadCheckpoint(thread_id, "", wanted)
     if record is None:
         return None
-    return (yield from _tuples(ctx, [record], head))[0]
+    prefetched = None
+    if head is not None and head.entry is record:
+        prefetched = head.prefetched
+    return (yield from _tuples(ctx, [record], head, prefetched))[0]
 
 
 def _adopted_tuple(
@@ -446,34 +469,45 @@ def list_checkpoints(
     return out
 
 
-def _tuples(ctx: Context, records: list[CheckpointRecord], head: Head | None) -> Plan:
+def _tuples(
+    ctx: Context,
+    records: list[CheckpointRecord],
+    head: Head | None,
+    prefetched: tuple[list[WriteRecord], list[BlobRecord]] | None = None,
+) -> Plan:
     """Turn log entries of one thread into checkpoint tuples (values, writes, documents)."""
     thread_id = records[0].thread_id
     namespaces = {r.checkpoint_ns for r in records}
     ns_filter = next(iter(namespaces)) if len(namespaces) == 1 else None
-    writes: list[WriteRecord] = yield ReadWrites(
-        thread_id, ns_filter, tuple(r.checkpoint_id for r in records)
-    )
-    keys = {
-        (ch, str(v))
-        for r in records
-        for ch, v in r.checkpoint["channel_versions"].items()
-        if ch not in r.checkpoint["inline"] and ch not in r.checkpoint["projected"]
-    }
-    blobs: list[BlobRecord] = (
-        (yield ReadBlobs(thread_id, ns_filter, tuple(sorted(keys)))) if keys else []
-    )
+    if prefetched is not None:
+        writes, blobs = prefetched
+    else:
+        writes = yield ReadWrites(thread_id, ns_filter, tuple(r.checkpoint_id for r in records))
+        keys = {key for r in records for key in head_blob_keys(r)}
+        blobs = (yield ReadBlobs(thread_id, ns_filter, tuple(sorted(keys)))) if keys else []
     blob_map = {(b.checkpoint_ns, b.channel, b.version): b for b in blobs}
     needs_docs = [
         r
         for r in records
         if r.checkpoint["projected"]
-        and not (head is not None and head.entry is not None and head.entry.checkpoint_id == r.checkpoint_id)
+        and not (
+            head is not None
+            and head.entry is not None
+            and head.entry.checkpoint_id == r.checkpoint_id
+        )
     ]
-    docs = (yield from documents_at(thread_id, {r.checkpoint_id for r in needs_docs})) if needs_docs else {}
+    docs = (
+        (yield from documents_at(thread_id, {r.checkpoint_id for r in needs_docs}))
+        if needs_docs
+        else {}
+    )
     out = []
     for r in records:
-        if head is not None and head.entry is not None and head.entry.checkpoint_id == r.checkpoint_id:
+        if (
+            head is not None
+            and head.entry is not None
+            and head.entry.checkpoint_id == r.checkpoint_id
+        ):
             messages = {
                 ch: _head_messages(head, space) for ch, space in r.checkpoint["projected"].items()
             }
@@ -616,7 +650,9 @@ def get_delta_channel_history(
             )
         )
         entry: DeltaChannelHistory = {
-            "writes": [(w.task_id, w.channel, ctx.serde.loads_typed((w.type, w.value))) for w in own]
+            "writes": [
+                (w.task_id, w.channel, ctx.serde.loads_typed((w.type, w.value))) for w in own
+            ]
         }
         if ch in seeds:
             r = seeds[ch]
@@ -729,7 +765,9 @@ def _drop_checkpoints(ctx: Context, thread_id: str, drop: set[str]) -> Plan:
         elif head is not None and head.entry is not None:
             ops.append(DeleteSession(thread_id))
     for ns in {r.checkpoint_ns for r in entries}:
-        ids = tuple(r.checkpoint_id for r in entries if r.checkpoint_ns == ns and r.checkpoint_id in drop)
+        ids = tuple(
+            r.checkpoint_id for r in entries if r.checkpoint_ns == ns and r.checkpoint_id in drop
+        )
         if ids:
             ops.append(DeleteCheckpoints(thread_id, ns, ids))
     yield Write(tuple(ops))
@@ -754,7 +792,9 @@ def copy_thread(ctx: Context, source: str, target: str) -> Plan:
         if "_id" in doc:
             doc["_id"] = target
         result = SessionRecord(doc, head.record.sidecars, head.record.revision)
-        ops.append(UpdateSession(target, None, [patches.ReplaceSession(doc, result.sidecars)], result))
+        ops.append(
+            UpdateSession(target, None, [patches.ReplaceSession(doc, result.sidecars)], result)
+        )
     yield Write(tuple(ops))
 
 

@@ -159,7 +159,9 @@ class PicoflowSaver(_PicoflowBase):
         limit: int | None = None,
     ) -> Iterator[CheckpointTuple]:
         """Checkpoints newest first, filtered on metadata, ``before`` and ``limit``."""
-        plan = plans.list_checkpoints(self._ctx(), config, filter=filter, before=before, limit=limit)
+        plan = plans.list_checkpoints(
+            self._ctx(), config, filter=filter, before=before, limit=limit
+        )
         yield from self._run(plan)
 
     def put(
@@ -326,7 +328,9 @@ class AsyncPicoflowSaver(_PicoflowBase):
         limit: int | None = None,
     ) -> AsyncIterator[CheckpointTuple]:
         """Checkpoints newest first, filtered on metadata, ``before`` and ``limit``."""
-        plan = plans.list_checkpoints(self._ctx(), config, filter=filter, before=before, limit=limit)
+        plan = plans.list_checkpoints(
+            self._ctx(), config, filter=filter, before=before, limit=limit
+        )
         for item in await self._run(plan):
             yield item
 
@@ -395,7 +399,9 @@ class AsyncPicoflowSaver(_PicoflowBase):
         limit: int | None = None,
     ) -> Iterator[CheckpointTuple]:
         """Sync bridge to :meth:`alist` (from another thread)."""
-        plan = plans.list_checkpoints(self._ctx(), config, filter=filter, before=before, limit=limit)
+        plan = plans.list_checkpoints(
+            self._ctx(), config, filter=filter, before=before, limit=limit
+        )
         yield from self._sync(self._run(plan))
 
     def put(

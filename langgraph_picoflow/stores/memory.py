@@ -17,6 +17,7 @@ from langgraph_picoflow.records import BlobRecord, CheckpointRecord, SessionReco
 from langgraph_picoflow.stores.protocol import (
     DeleteCheckpoints,
     DeleteSession,
+    HeadRead,
     ListCheckpoints,
     ListThreads,
     PutBlobs,
@@ -24,11 +25,13 @@ from langgraph_picoflow.stores.protocol import (
     PutWrites,
     ReadBlobs,
     ReadCheckpoint,
+    ReadHead,
     ReadSession,
     ReadWrites,
     Request,
     UpdateSession,
     Write,
+    head_blob_keys,
 )
 
 
@@ -66,6 +69,17 @@ class MemoryStore:
             return copy.deepcopy(self._answer(request))
 
     def _answer(self, request: Request) -> Any:
+        if isinstance(request, ReadHead):
+            latest = self._answer(ReadCheckpoint(request.thread_id, "", None))
+            ids = (latest.checkpoint_id,) if latest else ()
+            return HeadRead(
+                self.sessions.get(request.thread_id),
+                latest,
+                self._answer(ReadWrites(request.thread_id, "", ids)) if latest else [],
+                self._answer(ReadBlobs(request.thread_id, "", head_blob_keys(latest)))
+                if latest
+                else [],
+            )
         if isinstance(request, ReadSession):
             return self.sessions.get(request.thread_id)
         if isinstance(request, ReadCheckpoint):
@@ -155,6 +169,7 @@ class MemoryStore:
 
         self.checkpoints = {k: v for k, v in self.checkpoints.items() if not hit(*k)}
         self.writes = {k: v for k, v in self.writes.items() if not hit(k[0], k[1], k[2])}
+
         def blob_gone(key: tuple[str, str, str, str]) -> bool:
             thread, ns, channel, version = key
             return thread == op.thread_id and (

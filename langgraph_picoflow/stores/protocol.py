@@ -25,6 +25,38 @@ class ReadSession:
 
 
 @dataclass(frozen=True)
+class ReadHead:
+    """-> :class:`HeadRead`: what reading a thread's latest state needs, in one request.
+
+    Stores answer it in as few round trips as they can (MongoDB and Cosmos: two).
+    """
+
+    thread_id: str
+
+
+@dataclass
+class HeadRead:
+    """The session, the newest root log entry, and that entry's writes and blobs."""
+
+    session: SessionRecord | None
+    latest: CheckpointRecord | None
+    writes: list[WriteRecord]
+    blobs: list[BlobRecord]
+
+
+def head_blob_keys(record: CheckpointRecord) -> tuple[tuple[str, str], ...]:
+    """The ``(channel, version)`` blobs a log entry's values live in."""
+    data = record.checkpoint
+    return tuple(
+        sorted(
+            (ch, str(v))
+            for ch, v in data["channel_versions"].items()
+            if ch not in data["inline"] and ch not in data["projected"]
+        )
+    )
+
+
+@dataclass(frozen=True)
 class ReadCheckpoint:
     """-> the :class:`CheckpointRecord` with that id, or the newest one when id is ``None``."""
 
@@ -152,7 +184,14 @@ class ListThreads:
 
 
 Request: TypeAlias = (
-    ReadSession | ReadCheckpoint | ListCheckpoints | ReadWrites | ReadBlobs | Write | ListThreads
+    ReadHead
+    | ReadSession
+    | ReadCheckpoint
+    | ListCheckpoints
+    | ReadWrites
+    | ReadBlobs
+    | Write
+    | ListThreads
 )
 
 

@@ -25,6 +25,7 @@ from langgraph_picoflow.stores.memory import metadata_matches
 from langgraph_picoflow.stores.protocol import (
     DeleteCheckpoints,
     DeleteSession,
+    HeadRead,
     ListCheckpoints,
     ListThreads,
     PutBlobs,
@@ -32,11 +33,13 @@ from langgraph_picoflow.stores.protocol import (
     PutWrites,
     ReadBlobs,
     ReadCheckpoint,
+    ReadHead,
     ReadSession,
     ReadWrites,
     Request,
     UpdateSession,
     Write,
+    head_blob_keys,
 )
 
 SCHEMA = """
@@ -103,6 +106,15 @@ def _skeleton(document: dict[str, Any]) -> dict[str, Any]:
 
 def program(request: Request) -> Program:
     """The statements answering ``request``; the result is the generator's return value."""
+    if isinstance(request, ReadHead):
+        session = yield from _read_session(request.thread_id)
+        latest = yield from program(ReadCheckpoint(request.thread_id, "", None))
+        if latest is None:
+            return HeadRead(session, None, [], [])
+        ids = (latest.checkpoint_id,)
+        writes = yield from _read_writes(ReadWrites(request.thread_id, "", ids))
+        blobs = yield from _read_blobs(ReadBlobs(request.thread_id, "", head_blob_keys(latest)))
+        return HeadRead(session, latest, writes, blobs)
     if isinstance(request, ReadSession):
         return (yield from _read_session(request.thread_id))
     if isinstance(request, ReadCheckpoint):
@@ -164,9 +176,11 @@ def _list(q: ListCheckpoints) -> Program:
         # A pre-filter in SQL (JSON text equality); metadata_matches below is exact.
         where.append("metadata -> ? = ?")
         params += ['$."' + key.replace('"', '""') + '"', codec.dumps(value)]
-    sql = "SELECT " + _CHECKPOINT_COLUMNS.format(
-        session="session" if q.with_session else "NULL"
-    ) + " FROM checkpoints"
+    sql = (
+        "SELECT "
+        + _CHECKPOINT_COLUMNS.format(session="session" if q.with_session else "NULL")
+        + " FROM checkpoints"
+    )
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY checkpoint_id DESC"
@@ -226,8 +240,7 @@ def _read_blobs(q: ReadBlobs) -> Program:
         where += " AND (channel, version) IN (VALUES " + ",".join(["(?, ?)"] * len(q.keys)) + ")"
         params += [part for key in q.keys for part in key]
     rows = yield Sql(
-        "SELECT thread_id, checkpoint_ns, channel, version, type, value FROM blobs "
-        f"WHERE {where}",
+        f"SELECT thread_id, checkpoint_ns, channel, version, type, value FROM blobs WHERE {where}",
         params,
     )
     return [BlobRecord(*r) for r in rows]
@@ -326,7 +339,9 @@ def _update_session(op: UpdateSession) -> Program:
                 "DELETE FROM history WHERE thread_id = ? AND flow = ? AND ns = ?",
                 (tid, change.flow, change.ns),
             )
-            yield from _insert_entries(tid, change.flow, change.ns, 0, change.entries, change.sidecars)
+            yield from _insert_entries(
+                tid, change.flow, change.ns, 0, change.entries, change.sidecars
+            )
         elif isinstance(change, AppendHistory):
             yield from _insert_entries(
                 tid, change.flow, change.ns, change.start, change.entries, change.sidecars
@@ -426,4 +441,4 @@ class AsyncSqliteStore:
             cursor = await self.conn.executemany(stmt.text, stmt.params)
         else:
             cursor = await self.conn.execute(stmt.text, stmt.params)
-        return list(await cursor.fetchall())
+        return [tuple(row) for row in await cursor.fetchall()]

@@ -1,0 +1,1 @@
+"""Test suite of langgraph-picoflow (a package so that modules import as ``tests.xxx``)."""
