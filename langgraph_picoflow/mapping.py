@@ -10,6 +10,12 @@ The defaults make any graph work:
 * ``runStatus`` is ``running``; a channel named ``run_status`` (configurable) holding
   ``"completed"`` or ``"aborted"`` sets it, and a run that raises marks it ``aborted`` with
   an ``error`` log entry (see :func:`mark_aborted`).
+
+A graph that knows Picoflow (the :mod:`langgraph_picoflow.flow` API) maps its state one to
+one instead, with two optional channels: ``memory_channel`` holds ``{nameSpace: [messages]}``
+for every namespace, and ``session_channel`` holds the document fields in
+:data:`SESSION_FIELDS` (steps with their state, sequence, tokens, runStatus, logs...),
+written verbatim: nothing is inferred.
 """
 
 from __future__ import annotations
@@ -30,6 +36,12 @@ from langgraph_picoflow.records import SessionRecord, Sidecars
 
 BRANCH_PREFIX = "branch:to:"
 RUN_STATUSES = ("running", "completed", "aborted")
+#: Document fields a session channel carries: top-level ones, then those of the flow.
+SESSION_FIELDS = ("runStatus", "tokens", "log", "error", "warn", "debug", "verbose")
+FLOW_FIELDS = ("steps", "sequence", "context")
+#: ``Projection.projected`` values for the two whole-document channels.
+ALL_MEMORY = "*"
+SESSION = "@"
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,10 @@ class SessionConfig:
     layout: Literal["A0", "A1", "B"] = "B"
     expire_after: int = 600
     run_status_channel: str = "run_status"
+    #: Channel holding ``{nameSpace: [messages]}`` for every namespace (off when ``None``).
+    memory_channel: str | None = None
+    #: Channel holding the document fields of :data:`SESSION_FIELDS`/:data:`FLOW_FIELDS`.
+    session_channel: str | None = None
     #: Write ``_id`` (Picoflow's Mongo key) for 24-hex session ids.
     mongo_id: bool = True
 
@@ -137,9 +153,19 @@ def project(
     values = checkpoint.get("channel_values", {})
     projected: dict[str, str] = {}
     held: dict[str, list[BaseMessage]] = {}
-    for channel, space in config.namespaces.items():
-        value = values.get(channel)
-        if channel not in values or not projectable(value):
+    spaces: list[tuple[str, str, Any]] = [
+        (channel, space, values.get(channel))
+        for channel, space in config.namespaces.items()
+        if channel in values
+    ]
+    memory = values.get(config.memory_channel) if config.memory_channel else None
+    if isinstance(memory, Mapping) and config.memory_channel:
+        spaces += [(config.memory_channel, str(space), msgs) for space, msgs in memory.items()]
+        if all(projectable(msgs) for msgs in memory.values()):
+            projected[config.memory_channel] = ALL_MEMORY
+    session = values.get(config.session_channel) if config.session_channel else None
+    for channel, space, value in spaces:
+        if not projectable(value):
             continue
         n = _namespace_index(flow, flow_side, space)
         history, side, added = _merge_history(
@@ -152,17 +178,28 @@ def project(
             rng=rng,
         )
         flow["memory"][n]["history"], flow_side[n] = history, side
-        _add_tokens(doc, added)
-        projected[channel] = space
+        if session is None:
+            _add_tokens(doc, added)
+        projected.setdefault(channel, space)
         held[space] = list(value)
 
-    for step in upcoming[:1]:
-        _activate(flow, step, config.layout)
-    status = values.get(config.run_status_channel)
-    if status in RUN_STATUSES:
-        doc["runStatus"] = status
-    elif metadata.get("source") == "input":
-        doc["runStatus"] = "running"
+    if isinstance(session, Mapping) and config.session_channel:
+        # The graph keeps these fields itself (the Flow API): write them as they are.
+        for key in SESSION_FIELDS:
+            if key in session:
+                doc[key] = copy.deepcopy(session[key])
+        for key in FLOW_FIELDS:
+            if key in session:
+                flow[key] = copy.deepcopy(session[key])
+        projected[config.session_channel] = SESSION
+    else:
+        for step in upcoming[:1]:
+            _activate(flow, step, config.layout)
+        status = values.get(config.run_status_channel)
+        if status in RUN_STATUSES:
+            doc["runStatus"] = status
+        elif metadata.get("source") == "input":
+            doc["runStatus"] = "running"
     doc["saveOn"] = next_save_on(doc.get("saveOn") if prev else None, now)
     return Projection(doc, sidecars, projected, held)
 
@@ -265,6 +302,22 @@ def _activate(flow: dict[str, Any], name: str, layout: Literal["A0", "A1", "B"])
         step["isActive"] = step["name"] == name
     if "sequence" in flow:
         flow["sequence"].append(name)
+
+
+def restore_channel(document: Mapping[str, Any], sidecars: Sidecars, target: str) -> Any:
+    """The value of a projected channel, read back from the document it was projected on."""
+    if target == SESSION:
+        flows = document.get("flows") or [{}]
+        out = {key: copy.deepcopy(document[key]) for key in SESSION_FIELDS if key in document}
+        out.update({key: copy.deepcopy(flows[0][key]) for key in FLOW_FIELDS if key in flows[0]})
+        return out
+    if target == ALL_MEMORY:
+        flows = document.get("flows") or [{}]
+        return {
+            mem["nameSpace"]: restore_messages(document, sidecars, mem["nameSpace"])
+            for mem in flows[0].get("memory", [])
+        }
+    return restore_messages(document, sidecars, target)
 
 
 def restore_messages(

@@ -285,7 +285,7 @@ def _adoption_record(ctx: Context, thread_id: str, head: Head) -> CheckpointReco
             "versions_seen": dict(checkpoint["versions_seen"]),
             "updated_channels": checkpoint.get("updated_channels"),
             "inline": {},
-            "projected": {ch: ctx.config.namespaces[ch] for ch in checkpoint["channel_values"]},
+            "projected": _targets(ctx, head),
             "values": sorted(checkpoint["channel_values"]),
         },
         dict(metadata),
@@ -300,6 +300,18 @@ def _adoption_record(ctx: Context, thread_id: str, head: Head) -> CheckpointReco
     )
 
 
+def _targets(ctx: Context, head: Head) -> dict[str, str]:
+    """Channels an adopted document fills, and where each comes from."""
+    flows = head.record.document.get("flows") or []
+    names = {m["nameSpace"] for m in flows[0].get("memory", [])} if flows else set()
+    targets = {ch: sp for ch, sp in ctx.config.namespaces.items() if sp in names}
+    if ctx.config.memory_channel:
+        targets[ctx.config.memory_channel] = mapping.ALL_MEMORY
+    if ctx.config.session_channel and flows:
+        targets[ctx.config.session_channel] = mapping.SESSION
+    return targets
+
+
 def adopted_checkpoint(
     ctx: Context, thread_id: str, head: Head
 ) -> tuple[Checkpoint, CheckpointMetadata, str | None]:
@@ -310,8 +322,6 @@ def adopted_checkpoint(
     """
     doc = head.record.document
     last = head.latest
-    flows = doc.get("flows") or []
-    names = {m["nameSpace"] for m in flows[0].get("memory", [])} if flows else set()
     base_versions: dict[str, Any] = {}
     seen: dict[str, Any] = {}
     step = -1
@@ -321,12 +331,13 @@ def adopted_checkpoint(
         seen = last.checkpoint["versions_seen"]
         step = int(last.metadata.get("step", -1)) + 1
         parent_id = last.checkpoint_id
-    values: dict[str, Any] = {}
+    values = {
+        ch: mapping.restore_channel(doc, head.record.sidecars, target)
+        for ch, target in _targets(ctx, head).items()
+    }
     versions = dict(base_versions)
-    for channel, space in ctx.config.namespaces.items():
-        if space in names:
-            values[channel] = mapping.restore_messages(doc, head.record.sidecars, space)
-            versions[channel] = ctx.next_version(base_versions.get(channel))
+    for channel in values:
+        versions[channel] = ctx.next_version(base_versions.get(channel))
     save_on = doc.get("saveOn")
     ms = int(save_on.timestamp() * 1000) if isinstance(save_on, datetime) else 0
     checkpoint: Checkpoint = {
@@ -509,25 +520,33 @@ def _tuples(
             and head.entry.checkpoint_id == r.checkpoint_id
         ):
             messages = {
-                ch: _head_messages(head, space) for ch, space in r.checkpoint["projected"].items()
+                ch: _head_value(head, target) for ch, target in r.checkpoint["projected"].items()
             }
         else:
             doc, side = docs.get(r.checkpoint_id, ({}, []))
             messages = {
-                ch: mapping.restore_messages(doc, side, space)
-                for ch, space in r.checkpoint["projected"].items()
+                ch: mapping.restore_channel(doc, side, target)
+                for ch, target in r.checkpoint["projected"].items()
             }
         out.append(_tuple(ctx, r, messages, blob_map, writes))
     return out
 
 
-def _head_messages(head: Head, space: str) -> list[BaseMessage]:
-    """The head's messages; the same objects stay cached so the next put can skip them."""
-    if space not in head.messages:
-        head.messages[space] = mapping.restore_messages(
-            head.record.document, head.record.sidecars, space
-        )
-    return list(head.messages[space])
+def _head_value(head: Head, target: str) -> Any:
+    """A projected value read from the head.
+
+    Message objects stay cached per namespace, so the next put recognises them by
+    identity and skips converting them again.
+    """
+    value = mapping.restore_channel(head.record.document, head.record.sidecars, target)
+    if target == mapping.SESSION:
+        return value
+    if target == mapping.ALL_MEMORY:
+        for space, msgs in value.items():
+            cached = head.messages.setdefault(space, msgs)
+            value[space] = list(cached) if len(cached) == len(msgs) else msgs
+        return value
+    return list(head.messages.setdefault(target, value))
 
 
 def documents_at(thread_id: str, wanted: set[str]) -> Plan:
