@@ -142,7 +142,7 @@ def project(
         )
         sidecars = empty_sidecars(doc)
     else:
-        doc, sidecars = copy.deepcopy(prev.document), copy.deepcopy(prev.sidecars)
+        doc, sidecars = fork(prev.document, prev.sidecars)
     if not doc.get("flows"):
         doc["flows"] = [pdoc.new_flow(config.flow_name, [], config.layout)]
         sidecars = [[]]
@@ -202,6 +202,20 @@ def project(
             doc["runStatus"] = "running"
     doc["saveOn"] = next_save_on(doc.get("saveOn") if prev else None, now)
     return Projection(doc, sidecars, projected, held)
+
+
+def fork(document: dict[str, Any], sidecars: Sidecars) -> tuple[dict[str, Any], Sidecars]:
+    """A copy to modify, sharing the history entries and sidecars with the original.
+
+    Entries are never changed in place (a changed message gets a new entry), so sharing
+    them keeps a save O(new messages) instead of copying the whole conversation.
+    """
+    memo: dict[int, Any] = {}
+    for flow, flow_side in zip(document.get("flows", []), sidecars, strict=False):
+        for space, side in zip(flow.get("memory", []), flow_side, strict=False):
+            for item in (*space.get("history", []), *side):
+                memo[id(item)] = item
+    return copy.deepcopy(document, memo), copy.deepcopy(sidecars, memo)
 
 
 def _namespace_index(flow: dict[str, Any], flow_side: list[list[dict[str, Any]]], name: str) -> int:
