@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
@@ -602,18 +602,10 @@ def _tuple(
     return CheckpointTuple(
         {"configurable": {**base, "checkpoint_id": record.checkpoint_id}},
         checkpoint,
-        _metadata(record.metadata),
+        cast(CheckpointMetadata, dict(record.metadata)),
         {"configurable": {**base, "checkpoint_id": record.parent_id}} if record.parent_id else None,
         [(w.task_id, w.channel, ctx.serde.loads_typed((w.type, w.value))) for w in own],
     )
-
-
-def _metadata(meta: dict[str, Any]) -> CheckpointMetadata:
-    out: dict[str, Any] = dict(meta)
-    counters = out.get("counters_since_delta_snapshot")
-    if isinstance(counters, dict):
-        out["counters_since_delta_snapshot"] = {k: tuple(v) for k, v in counters.items()}
-    return out  # type: ignore[return-value]
 
 
 # --- delta channels -------------------------------------------------------------------
