@@ -30,6 +30,7 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, BaseMessage
 
 from langgraph_picoflow import document as pdoc
+from langgraph_picoflow.errors import SessionDocumentError
 from langgraph_picoflow.messages import from_entry, to_entry
 from langgraph_picoflow.patch import empty_sidecars
 from langgraph_picoflow.records import SessionRecord, Sidecars
@@ -164,23 +165,36 @@ def project(
         if all(projectable(msgs) for msgs in memory.values()):
             projected[config.memory_channel] = ALL_MEMORY
     session = values.get(config.session_channel) if config.session_channel else None
+    spaces_failed: set[str] = set()
     for channel, space, value in spaces:
         if not projectable(value):
             continue
-        n = _namespace_index(flow, flow_side, space)
-        history, side, added = _merge_history(
-            flow["memory"][n]["history"],
-            flow_side[n],
-            prev_messages.get(space, ()),
-            value,
-            speaker=speaker,
-            now=now,
-            rng=rng,
-        )
+        n = _namespace_position(flow, space)
+        try:
+            history, side, added = _merge_history(
+                flow["memory"][n]["history"] if n is not None else [],
+                flow_side[n] if n is not None else [],
+                prev_messages.get(space, ()),
+                value,
+                speaker=speaker,
+                now=now,
+                rng=rng,
+            )
+        except SessionDocumentError:
+            # A message Picoflow cannot hold (a non-JSON artifact, a ChatMessage...): the
+            # channel is stored as a serialized value instead, and the history stays as is.
+            projected.pop(channel, None)
+            spaces_failed.add(channel)
+            continue
+        if n is None:
+            flow["memory"].append({"nameSpace": space, "history": []})
+            flow_side.append([])
+            n = len(flow["memory"]) - 1
         flow["memory"][n]["history"], flow_side[n] = history, side
         if session is None:
             _add_tokens(doc, added)
-        projected.setdefault(channel, space)
+        if channel not in spaces_failed:
+            projected.setdefault(channel, space)
         held[space] = list(value)
 
     if isinstance(session, Mapping) and config.session_channel:
@@ -218,13 +232,11 @@ def fork(document: dict[str, Any], sidecars: Sidecars) -> tuple[dict[str, Any], 
     return copy.deepcopy(document, memo), copy.deepcopy(sidecars, memo)
 
 
-def _namespace_index(flow: dict[str, Any], flow_side: list[list[dict[str, Any]]], name: str) -> int:
+def _namespace_position(flow: dict[str, Any], name: str) -> int | None:
     for n, space in enumerate(flow["memory"]):
         if space["nameSpace"] == name:
             return n
-    flow["memory"].append({"nameSpace": name, "history": []})
-    flow_side.append([])
-    return len(flow["memory"]) - 1
+    return None
 
 
 def _merge_history(

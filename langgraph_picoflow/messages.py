@@ -241,7 +241,7 @@ def _read_entry(entry: object, path: str) -> tuple[str, dict[str, Any]]:
         if not isinstance(entry.get("name"), (str, type(None))):
             bad("name", "expected a string or null")
         fields["name"] = entry.get("name")
-        canonical = canonical and "status" in entry and "name" in entry
+        canonical = canonical and "status" in entry and isinstance(entry.get("name"), str)
     if problems:
         raise SessionDocumentError(problems)
     if not canonical:
@@ -318,7 +318,8 @@ def _to_entry(
         ]
     if isinstance(message, ToolMessage):
         entry |= {"tool_call_id": message.tool_call_id, "status": message.status}
-        entry["name"] = message.name
+        # Picoflow's tool entries always name the tool; "" is its "no name" (layout C).
+        entry["name"] = message.name if message.name is not None else ""
     _check_json(entry, path)
     sidecar = _diff(message, _read_entry(entry, path)[1])
     if cls is not _PLAIN[etype]:

@@ -266,7 +266,8 @@ def test_tool_message_error_status_artifact_and_name() -> None:
     }
     assert sidecar == {"artifact": {"rows": [1, 2]}}
     nameless = ToolMessage(content=[{"type": "text", "text": "ok"}], tool_call_id="c", id=OTHER_ID)
-    assert _assert_round_trip(nameless)[0]["name"] is None
+    entry, sidecar = _assert_round_trip(nameless)
+    assert entry["name"] == "" and sidecar["name"] is None  # Picoflow always names tools
 
 
 def test_human_with_name_and_system() -> None:

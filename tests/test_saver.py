@@ -299,3 +299,37 @@ def test_error_in_a_node_marks_the_session_aborted(make_saver: Callable[[], Any]
 
 
 ConflictingFactory = Callable[[], AbstractContextManager[PicoflowSaver]]
+
+
+@pytest.mark.parametrize(
+    "artifact",
+    [{"raw": b"\x00\xff", "tags": {"x"}}, ["plain", {"json": 1}]],
+    ids=["bytes-and-set", "json"],
+)
+def test_messages_picoflow_cannot_hold_are_stored_losslessly(
+    make_saver: Callable[[], Any], artifact: Any
+) -> None:
+    """A non-JSON artifact cannot live in a history: that checkpoint keeps a serialized copy."""
+    from langchain_core.messages import ToolMessage
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    def tool_result(state: State) -> dict[str, Any]:
+        return {"messages": [ToolMessage("1 hit", tool_call_id="c1", artifact=artifact, id="t1")]}
+
+    builder = StateGraph(State)
+    builder.add_node("search", tool_result)
+    builder.add_edge(START, "search")
+    builder.add_edge("search", END)
+    reference = builder.compile(checkpointer=InMemorySaver())
+    reference.invoke({"messages": [HumanMessage("look it up", id="h1")]}, cfg())
+    with make_saver() as saver:
+        g = builder.compile(checkpointer=saver)
+        g.invoke({"messages": [HumanMessage("look it up", id="h1")]}, cfg())
+        restored = g.get_state(cfg()).values["messages"]
+        assert restored == reference.get_state(cfg()).values["messages"]
+        assert restored[-1].artifact == artifact
+        pdoc.check(pdoc.load(saver.get_session(SID)))
+        projected = history_text(saver)
+        assert projected == (
+            ["look it up"] if isinstance(artifact, dict) else ["look it up", "1 hit"]
+        )
