@@ -1,0 +1,60 @@
+"""Shared types of the plans: the plan type, the context, and a session head."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeAlias
+
+from langchain_core.messages import BaseMessage
+from langgraph.checkpoint.serde.base import SerializerProtocol
+
+from langgraph_picoflow import mapping
+from langgraph_picoflow.records import BlobRecord, CheckpointRecord, SessionRecord, WriteRecord
+from langgraph_picoflow.stores.protocol import (
+    Request,
+)
+
+Plan: TypeAlias = Generator[Request, Any, Any]
+
+
+@dataclass
+class Head:
+    """A session head as the saver knows it: the stored record plus what the log says."""
+
+    record: SessionRecord
+    #: The root log entry whose revision the head carries; ``None``: the head is not in
+    #: the log (written by Picoflow, imported, or changed by someone else).
+    entry: CheckpointRecord | None
+    #: Highest ``seq`` of the root log.
+    seq: int
+    #: The newest root log entry (the parent of an adopted head).
+    latest: CheckpointRecord | None = None
+    #: The message objects last restored from or written to the head, per namespace.
+    messages: dict[str, list[BaseMessage]] = field(default_factory=dict)
+    #: Writes and blobs of ``entry``, when they came with the head in one read.
+    prefetched: tuple[list[WriteRecord], list[BlobRecord]] | None = None
+
+
+@dataclass
+class Context:
+    """Everything a plan needs besides the store: serializer, layout, clock, randomness."""
+
+    serde: SerializerProtocol
+    config: mapping.SessionConfig
+    clock: Callable[[], datetime]
+    rng: random.Random
+    next_version: Callable[[Any], Any]
+    #: Heads this saver has read or written, by thread id (validated by compare-and-swap).
+    heads: dict[str, Head] = field(default_factory=dict)
+
+
+def json_safe(value: Any) -> Any:
+    """Metadata is kept as plain JSON (queryable); tuples become lists, as JSON has them."""
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
