@@ -64,6 +64,8 @@ class SessionConfig:
     session_channel: str | None = None
     #: Write ``_id`` (Picoflow's Mongo key) for 24-hex session ids.
     mongo_id: bool = True
+    #: Picoflow step name of a graph node, when it differs from the node's name.
+    step_names: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -149,7 +151,7 @@ def project(
         sidecars = [[]]
     flow, flow_side = doc["flows"][0], sidecars[0]
 
-    upcoming = next_steps(checkpoint)
+    upcoming = [config.step_names.get(node, node) for node in next_steps(checkpoint)]
     speaker = active_step(flow) or (upcoming[0] if upcoming else config.flow_name)
     values = checkpoint.get("channel_values", {})
     projected: dict[str, str] = {}

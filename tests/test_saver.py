@@ -333,3 +333,30 @@ def test_messages_picoflow_cannot_hold_are_stored_losslessly(
         assert projected == (
             ["look it up"] if isinstance(artifact, dict) else ["look it up", "1 hit"]
         )
+
+
+def test_step_names_and_active_step_follow_the_graph(make_saver: Callable[[], Any]) -> None:
+    """Nodes become steps (renamed by ``step_names``); the next node to run is active."""
+    from langgraph.types import interrupt
+
+    def ask(state: State) -> dict[str, Any]:
+        return {"messages": [HumanMessage(interrupt("name?"))]}
+
+    builder = StateGraph(State)
+    builder.add_node("greet", chat)
+    builder.add_node("ask", ask)
+    builder.add_edge(START, "greet")
+    builder.add_edge("greet", "ask")
+    builder.add_edge("ask", END)
+    with make_saver() as base:
+        saver = copy.copy(base)
+        saver.session_config = SessionConfig(step_names={"greet": "HelloStep", "ask": "NameStep"})
+        g = builder.compile(checkpointer=saver)
+        g.invoke({"messages": [HumanMessage("hi")]}, cfg())
+        flow = saver.get_session(SID)["flows"][0]
+        assert [(s["name"], s["isActive"]) for s in flow["steps"]] == [
+            ("HelloStep", False),
+            ("NameStep", True),
+        ]
+        assert flow["sequence"] == ["HelloStep", "NameStep"]
+        assert flow["memory"][0]["history"][1]["id"].startswith("HelloStep|")
