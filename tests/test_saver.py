@@ -20,6 +20,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
+from pydantic import BaseModel
 from typing_extensions import TypedDict
 
 from langgraph_picoflow import (
@@ -360,3 +361,37 @@ def test_step_names_and_active_step_follow_the_graph(make_saver: Callable[[], An
         ]
         assert flow["sequence"] == ["HelloStep", "NameStep"]
         assert flow["memory"][0]["history"][1]["id"].startswith("HelloStep|")
+
+
+class Secret(BaseModel):
+    """A type the strict msgpack allowlist does not know."""
+
+    value: str
+
+
+def test_strict_msgpack_allowlist_is_honoured(tmp_path: Path) -> None:
+    """With a strict serializer a type outside the allowlist is not revived on read."""
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    store = SqliteStore.connect(str(tmp_path / "strict.db"))
+    strict = PicoflowSaver(store, serde=JsonPlusSerializer(allowed_msgpack_modules=None))
+    strict.setup()
+    config = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+    checkpoint = {
+        "v": 4,
+        "id": "1f0a0000-0000-6000-8000-000000000001",
+        "ts": "2026-01-01T00:00:00+00:00",
+        "channel_values": {"secret": Secret(value="x")},
+        "channel_versions": {"secret": "1"},
+        "versions_seen": {},
+        "updated_channels": ["secret"],
+    }
+    strict.put(config, checkpoint, {"step": 0}, {"secret": "1"})
+    read = strict.get_tuple(config)
+    assert read is not None and not isinstance(read.checkpoint["channel_values"]["secret"], Secret)
+    # The same record, read with the type allowed, is revived.
+    allowed = strict.with_allowlist([(Secret.__module__, "Secret")])
+    revived = allowed.get_tuple(config)
+    assert revived is not None and revived.checkpoint["channel_values"]["secret"] == Secret(
+        value="x"
+    )
