@@ -58,7 +58,7 @@ class _PicoflowBase(BaseCheckpointSaver[str]):
         super().__init__(serde=serde)
         self.session_config = session or SessionConfig()
         self._rng = random.Random()
-        self._heads: dict[str, plans.Head] = {}
+        self._heads = plans.HeadCache()
 
     def _ctx(self) -> plans.Context:
         # Built per call so that ``with_allowlist`` copies (which swap ``serde``) are honoured.

@@ -7,7 +7,7 @@ drivers over the same code (see :mod:`langgraph_picoflow.saver`), and the logic 
 against an in-memory store without a database.
 """
 
-from langgraph_picoflow.plans._base import Context, Head, Plan
+from langgraph_picoflow.plans._base import Context, Head, HeadCache, Plan
 from langgraph_picoflow.plans._heads import adopted_checkpoint, adopted_checkpoint_id, load_head
 from langgraph_picoflow.plans._maintenance import (
     copy_thread,
@@ -27,6 +27,7 @@ from langgraph_picoflow.plans._write import put, put_writes
 __all__ = [
     "Context",
     "Head",
+    "HeadCache",
     "Plan",
     "adopted_checkpoint",
     "adopted_checkpoint_id",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import OrderedDict
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,6 +39,28 @@ class Head:
     prefetched: tuple[list[WriteRecord], list[BlobRecord]] | None = None
 
 
+class HeadCache(OrderedDict[str, Head]):
+    """The heads a saver read or wrote last, least recently used evicted first.
+
+    Bounded so that a process touching many sessions (a server, a migration) keeps flat
+    memory; a head that fell out is simply read again.
+    """
+
+    def __init__(self, size: int = 128) -> None:
+        super().__init__()
+        self.size = size
+
+    def __getitem__(self, key: str) -> Head:
+        self.move_to_end(key)
+        return super().__getitem__(key)
+
+    def __setitem__(self, key: str, value: Head) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
+
+
 @dataclass
 class Context:
     """Everything a plan needs besides the store: serializer, layout, clock, randomness."""
@@ -48,7 +71,7 @@ class Context:
     rng: random.Random
     next_version: Callable[[Any], Any]
     #: Heads this saver has read or written, by thread id (validated by compare-and-swap).
-    heads: dict[str, Head] = field(default_factory=dict)
+    heads: HeadCache = field(default_factory=HeadCache)
 
 
 def json_safe(value: Any) -> Any:
