@@ -39,8 +39,8 @@ class Head:
     prefetched: tuple[list[WriteRecord], list[BlobRecord]] | None = None
 
 
-class HeadCache(OrderedDict[str, Head]):
-    """The heads a saver read or wrote last, least recently used evicted first.
+class HeadCache(OrderedDict[str, "Head | None"]):
+    """The heads a saver read or wrote last (``None``: known absent), LRU evicted first.
 
     Bounded so that a process touching many sessions (a server, a migration) keeps flat
     memory; a head that fell out is simply read again.
@@ -50,11 +50,11 @@ class HeadCache(OrderedDict[str, Head]):
         super().__init__()
         self.size = size
 
-    def __getitem__(self, key: str) -> Head:
+    def __getitem__(self, key: str) -> Head | None:
         self.move_to_end(key)
         return super().__getitem__(key)
 
-    def __setitem__(self, key: str, value: Head) -> None:
+    def __setitem__(self, key: str, value: Head | None) -> None:
         super().__setitem__(key, value)
         self.move_to_end(key)
         while len(self) > self.size:

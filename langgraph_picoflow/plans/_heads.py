@@ -13,6 +13,7 @@ from langgraph.checkpoint.base import (
 
 from langgraph_picoflow import mapping
 from langgraph_picoflow import patch as patches
+from langgraph_picoflow.errors import ConflictError
 from langgraph_picoflow.plans._base import Context, Head, Plan
 from langgraph_picoflow.records import CheckpointRecord, SessionRecord
 from langgraph_picoflow.stores.protocol import (
@@ -25,14 +26,22 @@ from langgraph_picoflow.stores.protocol import (
 
 
 def load_head(ctx: Context, thread_id: str, *, cached: bool = False) -> Plan:
-    """The current head of a thread, rolled forward if a crash left it behind its log."""
+    """The current head of a thread, rolled forward if a crash left it behind its log.
+
+    An absent session is remembered too: a writer that read "no session" creates it
+    with ``expected=None``, so if another writer created it meanwhile, that is a
+    conflict, not a silent merge into someone else's conversation.
+    """
     if cached and thread_id in ctx.heads:
         return ctx.heads[thread_id]
     read: HeadRead = yield ReadHead(thread_id)
     record, latest = read.session, read.latest
     if record is None:
-        ctx.heads.pop(thread_id, None)
-        return None
+        created = None
+        if latest is not None and latest.session is not None:
+            created = yield from _finish_creation(ctx, thread_id)
+        ctx.heads[thread_id] = created
+        return created
     head = Head(record, None, latest.seq if latest else 0, latest)
     if latest is not None and latest.session is not None:
         if latest.session["rev"] == record.revision:
@@ -74,6 +83,27 @@ def _roll_forward(ctx: Context, thread_id: str, head: Head) -> Plan:
     record = SessionRecord(doc, side, rev)
     yield Write((UpdateSession(thread_id, head.record.revision, ops, record),))
     return Head(record, current, seq, head.latest)
+
+
+def _finish_creation(ctx: Context, thread_id: str) -> Plan:
+    """Write the document of a session whose creating write died after its log entry.
+
+    Only a log of one root entry that created the session qualifies: a longer log with
+    no document belongs to a session Picoflow ended (it hard-deletes), which stays ended.
+    """
+    entries: list[CheckpointRecord] = yield ListCheckpoints(thread_id, "")
+    if len(entries) != 1 or entries[0].session is None or entries[0].session.get("base"):
+        return None
+    entry = entries[0]
+    assert entry.session is not None
+    ops = patches.from_json(entry.session["patch"])
+    doc, side = patches.apply({}, [], ops)
+    record = SessionRecord(doc, side, entry.session["rev"])
+    try:
+        yield Write((UpdateSession(thread_id, None, ops, record),))
+    except ConflictError:
+        return (yield from load_head(ctx, thread_id))  # another reader finished it first
+    return Head(record, entry, entry.seq, entry)
 
 
 def adopted_checkpoint_id(revision_ms: int, after: str | None) -> str:
