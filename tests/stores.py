@@ -7,9 +7,15 @@ A store kind is one entry in ``SAVERS``: a function ``(request, tmp_path) ->
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    asynccontextmanager,
+    contextmanager,
+)
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +48,69 @@ def sqlite(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[SyncFactory,
     return _conn_strings(lambda: f"sqlite:///{tmp_path / f'picoflow-{next(_counter)}.db'}")
 
 
+def mongodb(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[SyncFactory, AsyncFactory]:
+    """MongoDB (SecantusDB, or ``$MONGODB_URI``): a fresh database per saver, dropped after."""
+    from tests.servers.mongo import unique_db_name
+
+    uri: str = request.getfixturevalue("mongo_uri")
+
+    @contextmanager
+    def sync() -> Iterator[PicoflowSaver]:
+        name = unique_db_name("saver")
+        with PicoflowSaver.from_conn_string(uri, db_name=name) as saver:
+            try:
+                yield saver
+            finally:
+                saver.store.client.drop_database(name)  # type: ignore[attr-defined]
+
+    @asynccontextmanager
+    async def asynchronous() -> AsyncIterator[AsyncPicoflowSaver]:
+        name = unique_db_name("saver")
+        async with AsyncPicoflowSaver.from_conn_string(uri, db_name=name) as saver:
+            try:
+                yield saver
+            finally:
+                await saver.store.client.drop_database(name)  # type: ignore[attr-defined]
+
+    return sync, asynchronous
+
+
+def cosmos(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[SyncFactory, AsyncFactory]:
+    """Azure Cosmos DB (the local emulator, or $COSMOS_ENDPOINT), a fresh database per saver."""
+    from tests.servers.mongo import unique_db_name
+
+    endpoint = request.getfixturevalue("cosmos_endpoint")
+    client_kwargs: dict[str, Any] = request.getfixturevalue("cosmos_client_kwargs")
+    client = request.getfixturevalue("cosmos_client")
+    conn = f"AccountEndpoint={endpoint.url};AccountKey={endpoint.key};"
+    created: list[str] = []
+
+    def database() -> str:
+        name = unique_db_name(f"{request.node.name}-{next(_counter)}")
+        created.append(name)
+        return name
+
+    def drop() -> None:
+        from azure.cosmos.exceptions import CosmosHttpResponseError
+
+        for name in created:
+            with contextlib.suppress(CosmosHttpResponseError):  # never created, or gone
+                client.delete_database(name)
+
+    request.addfinalizer(drop)
+
+    def sync() -> AbstractContextManager[PicoflowSaver]:
+        return PicoflowSaver.from_conn_string(conn, database=database(), **client_kwargs)
+
+    def asynchronous() -> AbstractAsyncContextManager[AsyncPicoflowSaver]:
+        return AsyncPicoflowSaver.from_conn_string(conn, database=database(), **client_kwargs)
+
+    return sync, asynchronous
+
+
 SAVERS: dict[str, Callable[[pytest.FixtureRequest, Path], tuple[SyncFactory, AsyncFactory]]] = {
     "memory": memory,
+    "mongodb": mongodb,
     "sqlite": sqlite,
+    "cosmos": cosmos,
 }
