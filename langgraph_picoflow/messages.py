@@ -67,6 +67,7 @@ from langchain_core.messages import (
     ToolMessageChunk,
 )
 
+from langgraph_picoflow.document import check_text, text_problem
 from langgraph_picoflow.errors import Problem, SessionDocumentError
 
 __all__ = [
@@ -145,7 +146,10 @@ def _parse_object(text: str) -> dict[str, Any] | None:
 
 def _check_json(value: Any, path: str) -> None:
     """Raise unless ``value`` is made of JSON values only (so it survives any JSON store)."""
-    if value is None or isinstance(value, (str, int)):
+    if isinstance(value, str):
+        check_text(value, path)
+        return
+    if value is None or isinstance(value, int):
         return
     if isinstance(value, float):
         if math.isfinite(value):
@@ -159,6 +163,9 @@ def _check_json(value: Any, path: str) -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise SessionDocumentError(f"object key {key!r} is not a string", path)
+            problem = text_problem(key, key=True)
+            if problem:
+                raise SessionDocumentError(f"key {problem}", _at(path, key))
             _check_json(item, _at(path, key))
         return
     raise SessionDocumentError(f"a {type(value).__name__} is not a JSON value", path)

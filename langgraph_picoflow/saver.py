@@ -98,7 +98,7 @@ class _PicoflowBase(BaseCheckpointSaver[str]):
         return session_id
 
     def _session_plan(self, session_id: str) -> plans.Plan:
-        head = yield from plans.load_head(self._ctx(), session_id)
+        head = yield from plans.load_head(self._ctx(), pdoc.check_text(session_id, "session_id"))
         return None if head is None else pdoc.dump(head.record.document, "plain")
 
 

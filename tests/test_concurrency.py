@@ -450,16 +450,6 @@ class TornRead:
         return self.store.execute(request)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ConflictError,
-    reason=(
-        "bug: a read that races a write raises ConflictError: load_head sees the head behind "
-        "the log and _roll_forward (plans/_heads.py) writes the roll-forward with "
-        "UpdateSession(expected=<old revision>), which the concurrent writer already moved; "
-        "a failed roll-forward should re-read the head instead of raising"
-    ),
-)
 def test_a_read_racing_a_write_does_not_fail(target: Target) -> None:
     thread_id = session_ids(random.Random(), 1)[0]
     _seed(target, thread_id)
@@ -474,16 +464,6 @@ def test_a_read_racing_a_write_does_not_fail(target: Target) -> None:
     assert [m.content for m in state.values["messages"]][-2:] == ["meanwhile", "re: meanwhile"]
 
 
-STALE_PUT_ACCEPTED = (
-    "bug: plans/_write.py put() compares the head with load_head(cached=True); when the "
-    "saver holds no cached head for the thread (read as absent: load_head pops it; popped "
-    "after a ConflictError; evicted from the 128-entry HeadCache) it reads the current head "
-    "and the stale step passes the compare-and-swap, replacing the other writer's "
-    "acknowledged messages. Fix: remember a thread read as absent (expected=None), and on a "
-    "cache miss refuse (ConflictError) a put whose parent is not the head's log entry"
-)
-
-
 def _stale_step(
     saver: PicoflowSaver, other: PicoflowSaver, thread_id: str
 ) -> tuple[RunnableConfig, Checkpoint, CheckpointMetadata, ChannelVersions]:
@@ -494,7 +474,6 @@ def _stale_step(
     return next_checkpoint(saver, read, "stale")
 
 
-@pytest.mark.xfail(strict=True, reason=STALE_PUT_ACCEPTED)
 def test_first_turns_racing_on_a_new_session_do_not_overwrite_each_other(target: Target) -> None:
     """Two requests open the same new conversation: both read it as absent."""
     thread_id = session_ids(random.Random(), 1)[0]
@@ -506,7 +485,6 @@ def test_first_turns_racing_on_a_new_session_do_not_overwrite_each_other(target:
     assert outcome == "refused" and verdict, verdict.summary()
 
 
-@pytest.mark.xfail(strict=True, reason=STALE_PUT_ACCEPTED)
 def test_retrying_a_refused_put_is_refused_again(target: Target) -> None:
     thread_id = session_ids(random.Random(), 1)[0]
     _seed(target, thread_id)
@@ -519,7 +497,6 @@ def test_retrying_a_refused_put_is_refused_again(target: Target) -> None:
     assert outcome == "refused" and verdict, verdict.summary()
 
 
-@pytest.mark.xfail(strict=True, reason=STALE_PUT_ACCEPTED)
 def test_stale_writer_is_refused_after_its_head_left_the_cache(target: Target) -> None:
     rng = random.Random()
     thread_id = session_ids(rng, 1)[0]

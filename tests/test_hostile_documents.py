@@ -81,15 +81,24 @@ def load_and_check(source: Any) -> dict[str, Any] | None:
 # --- mutations of real documents -------------------------------------------------------
 
 
-def _paths(tree: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every path to a value in ``tree`` (dict keys and list indexes)."""
-    out = [prefix]
-    if isinstance(tree, dict):
-        for key, value in tree.items():
-            out += _paths(value, (*prefix, key))
-    elif isinstance(tree, list):
-        for index, value in enumerate(tree):
-            out += _paths(value, (*prefix, index))
+def _paths(tree: Any) -> list[tuple[Any, ...]]:
+    """Every path to a value in ``tree`` (dict keys and list indexes), in document order.
+
+    Iterative: an earlier "deep" mutation nests values past Python's recursion limit.
+    """
+    out: list[tuple[Any, ...]] = []
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(tree, ())]
+    while stack:
+        value, path = stack.pop()
+        out.append(path)
+        items = (
+            value.items()
+            if isinstance(value, dict)
+            else enumerate(value)
+            if isinstance(value, list)
+            else ()
+        )
+        stack.extend((v, (*path, k)) for k, v in reversed(list(items)))
     return out
 
 

@@ -12,7 +12,6 @@ After every case the witness sessions are exactly as they were.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -63,13 +62,6 @@ thread_ids = st.one_of(
 )
 
 
-#: Ids each store is known to mishandle, left out of the fuzzing and pinned by an xfail
-#: test below (remove an entry when its bug is fixed).
-KNOWN_ID_BUGS: dict[str, Callable[[str], bool]] = {
-    "cosmos": lambda tid: tid in (".", "..") or tid[-1] in " \n" or any(c in tid for c in "\t\r"),
-}
-
-
 def test_hostile_thread_ids_are_data(target: Target, saver_kind: str) -> None:
     acked = witnesses(target)
     tally = Tally("hostile-ids", saver_kind)
@@ -80,8 +72,7 @@ def test_hostile_thread_ids_are_data(target: Target, saver_kind: str) -> None:
         @fuzz(ci=30, long=800)
         @given(thread_id=thread_ids)
         def case(thread_id: str) -> None:
-            known_bug = KNOWN_ID_BUGS.get(saver_kind)
-            assume(thread_id not in acked and not (known_bug and known_bug(thread_id)))
+            assume(thread_id not in acked)
             tally.cases += 1
             # Reading an id never written finds nothing (no pattern, no injection).
             try:
@@ -111,23 +102,17 @@ def test_hostile_thread_ids_are_data(target: Target, saver_kind: str) -> None:
     assert verdict, verdict.summary()
 
 
-COSMOS_PATH_IDS = (
-    "bug: stores/cosmos/ids.py check_thread_id lets through ids the Cosmos SDK puts in the "
-    "item URL as they are: '.' and '..' are dot segments (urllib3 removes them), so "
-    "get_session('.') returns the container's whole document feed (every session), "
-    "get_session('..') the container's definition, and delete_thread('..') deletes the "
-    "sessions container (on the emulator: witness sessions lost); ids ending in ' '/'\\n' or "
-    "holding '\\t'/'\\r' raise the SDK's untyped ValueError. Fix: refuse '.', '..', "
-    "trailing space/newline and \\t \\r \\n with InvalidIdError, before any request"
-)
-
-
 @pytest.mark.parametrize("thread_id", [".", "..", "x ", "x\n", "x\t", "x\r"])
 def test_ids_that_are_path_segments_never_reach_another_resource(
-    target: Target, saver_kind: str, thread_id: str, request: pytest.FixtureRequest
+    target: Target, saver_kind: str, thread_id: str
 ) -> None:
-    if saver_kind == "cosmos":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=COSMOS_PATH_IDS))
+    """Dot segments and trailing/inner whitespace: found nowhere, refused typed or kept.
+
+    Cosmos DB puts the id in the item's URL: ``.``/``..`` would address the container
+    (its feed, its definition, its deletion) and the SDK refuses trailing space/newline
+    and tab/CR with an untyped ``ValueError``; ``stores/cosmos/ids.py`` refuses them all
+    with ``InvalidIdError`` before any request.
+    """
     acked = witnesses(target)
     problems = []
     with target.saver() as saver:
@@ -165,30 +150,10 @@ NOT_STRINGS: list[Any] = [
     0,
     True,
 ]
-CONFIG_VALUES_AS_OPERATORS = {
-    "mongodb": "checkpoint_ns {'$ne': 'zz'} reaches MongoDB as a query operator: list() "
-    "returns every namespace of the thread",
-    "sqlite": "sqlite3.ProgrammingError ('type dict is not supported') escapes list()/get_tuple()",
-    "memory": "TypeError ('unhashable type: dict') escapes get_tuple()",
-}
 
 
-def test_config_values_that_are_not_strings_select_nothing(
-    target: Target, saver_kind: str, request: pytest.FixtureRequest
-) -> None:
+def test_config_values_that_are_not_strings_select_nothing(target: Target) -> None:
     """``checkpoint_ns``/``checkpoint_id``/``thread_id`` holding a dict, list or number."""
-    if saver_kind in CONFIG_VALUES_AS_OPERATORS:
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "bug: plans/_read.py list_checkpoints() and get_tuple() pass "
-                    "configurable.checkpoint_ns / checkpoint_id to the store unconverted "
-                    f"(thread_id is str()-ed): {CONFIG_VALUES_AS_OPERATORS[saver_kind]}. "
-                    "Fix: str() them like thread_id, or refuse non-strings with a typed error"
-                ),
-            )
-        )
     acked = witnesses(target, 1)
     (thread_id,) = acked
     problems = []
@@ -223,26 +188,8 @@ filter_values = st.one_of(
 )
 
 
-NUL_FILTER_KEYS = {
-    "mongodb": "the key reaches pymongo, whose BSON encoder raises bson.errors.InvalidDocument "
-    "(not a PyMongoError, not ours); import_session of a document with such a key fails the "
-    "same way",
-    "sqlite": 'stores/sqlite.py _list() puts the key into the JSON path $."<key>", which '
-    "SQLite cannot parse: sqlite3.OperationalError('JSON path error')",
-}
-
-
 @pytest.mark.parametrize("key", ["\x00", "a\x00b"])
-def test_filter_keys_a_store_cannot_encode_are_refused_typed(
-    target: Target, saver_kind: str, key: str, request: pytest.FixtureRequest
-) -> None:
-    if saver_kind in NUL_FILTER_KEYS:
-        reason = (
-            f"bug: list(filter={{{key!r}: 1}}) with a NUL in the key: "
-            f"{NUL_FILTER_KEYS[saver_kind]}. Fix: refuse NUL in keys with a typed error "
-            "naming the key, or match nothing"
-        )
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
+def test_filter_keys_a_store_cannot_encode_are_refused_typed(target: Target, key: str) -> None:
     acked = witnesses(target, 1)
     with target.saver() as saver:
         try:
@@ -251,12 +198,6 @@ def test_filter_keys_a_store_cannot_encode_are_refused_typed(
             refused_typed(exc)
         verdict = check_all(saver, acked)
     assert verdict, verdict.summary()
-
-
-#: Filter keys each store is known to mishandle (pinned above; drop when fixed).
-KNOWN_FILTER_KEY_BUGS: dict[str, Callable[[str], bool]] = {
-    kind: lambda key: "\x00" in key for kind in NUL_FILTER_KEYS
-}
 
 
 def test_metadata_filters_match_exactly(target: Target, saver_kind: str) -> None:
@@ -284,8 +225,6 @@ def test_metadata_filters_match_exactly(target: Target, saver_kind: str) -> None
             )
         )
         def case(wanted: dict[str, Any]) -> None:
-            known_bug = KNOWN_FILTER_KEY_BUGS.get(saver_kind)
-            assume(not (known_bug and any(known_bug(k) for k in wanted)))
             tally.cases += 1
             expected = [
                 t.config for t in everything if metadata_matches(t.metadata, json_safe(wanted))

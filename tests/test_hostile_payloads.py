@@ -161,18 +161,9 @@ def test_deep_but_encodable_values_round_trip(target: Target) -> None:
         assert_round_trip(saver, thread_id, "deep", {"deep": nested(50)}, extra)
 
 
-# --- bugs: values nothing below the saver can encode ---------------------------------------
-
-SERIALIZER_ERRORS = (
-    "bug: plans/_write.py put() calls serde.dumps_typed() unguarded: a channel value "
-    "ormsgpack cannot encode (nested deeper than its 512-level limit, a str holding a lone "
-    "surrogate) escapes as TypeError('Recursion limit reached' / 'string contains "
-    "surrogates'). Fix: catch it and raise a typed error naming the channel (e.g. "
-    "SessionDocumentError(path='channel_values.extra'))"
-)
+# --- values nothing below the saver can encode ----------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason=SERIALIZER_ERRORS)
 @pytest.mark.parametrize(
     "extra", [nested(3_000), {"key": "lone \ud800"}], ids=["deep", "surrogate"]
 )
@@ -191,26 +182,9 @@ def test_values_the_serializer_cannot_encode_are_refused_typed(target: Target, e
     assert outcome is not None and is_typed(outcome), repr(outcome)
 
 
-LONE_SURROGATES = {
-    "sqlite": "sqlite3 cannot encode the JSON text of the step",
-    "mongodb": "the BSON encoder cannot encode the string",
-    "cosmos": "stores/cosmos size_of()/the SDK's json body cannot encode it",
-}
-
-
 @pytest.mark.parametrize("where", ["content", "thread-id", "imported-document"])
-def test_lone_surrogates_are_refused_typed_or_kept(
-    target: Target, saver_kind: str, where: str, request: pytest.FixtureRequest
-) -> None:
+def test_lone_surrogates_are_refused_typed_or_kept(target: Target, where: str) -> None:
     """A lone surrogate (invalid Unicode, no UTF-8 form) is refused typed or stored as is."""
-    if saver_kind in LONE_SURROGATES:
-        reason = (
-            f"bug: a lone surrogate in a {where} escapes as UnicodeEncodeError: "
-            f"{LONE_SURROGATES[saver_kind]}. Nothing checks text is valid Unicode before the "
-            "store: document.check/messages._check_json (and the thread id) should refuse it "
-            "with SessionDocumentError naming the path"
-        )
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
     acked = witnesses(target, 1)
     bad = "a\ud800b"
     with target.saver() as saver:
@@ -236,19 +210,9 @@ def test_lone_surrogates_are_refused_typed_or_kept(
 
 
 @pytest.mark.parametrize("key", ["$where", "a.b", "$", "..", "\x00"])
-def test_keys_with_operator_syntax_round_trip_in_documents(
-    target: Target, saver_kind: str, key: str, request: pytest.FixtureRequest
-) -> None:
-    """Keys of an imported document are data: stored and read back exactly."""
-    if key == "\x00" and saver_kind == "mongodb":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="bug: import_session of a document with a NUL in a key raises "
-                "bson.errors.InvalidDocument (untyped); refuse it with SessionDocumentError "
-                "naming the path",
-            )
-        )
+def test_keys_with_operator_syntax_round_trip_in_documents(target: Target, key: str) -> None:
+    """Keys of an imported document are data: stored and read back exactly (or, for a NUL,
+    which no BSON key can hold, refused typed on every store)."""
     doc = copy.deepcopy(SAMPLES[0])
     entry = doc["flows"][0]["memory"][0]["history"][-1]
     entry["additional_kwargs"] = {**entry.get("additional_kwargs", {}), key: {key: 1}}

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
+import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeAlias
@@ -13,6 +14,8 @@ from langchain_core.messages import BaseMessage
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_picoflow import mapping
+from langgraph_picoflow.document import check_text, text_problems
+from langgraph_picoflow.errors import SessionDocumentError
 from langgraph_picoflow.records import BlobRecord, CheckpointRecord, SessionRecord, WriteRecord
 from langgraph_picoflow.stores.protocol import (
     Request,
@@ -81,3 +84,43 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]
     return value
+
+
+def config_text(conf: Mapping[str, Any], key: str) -> str | None:
+    """``configurable[key]`` as a string (``None`` when absent), or a typed refusal.
+
+    These values reach stores as query values: a dict there would be an operator on
+    MongoDB, a list a parameter SQLite refuses. Ids may be ints or UUIDs, as LangGraph
+    lets them be; anything else is refused naming the key::
+
+        >>> try:
+        ...     config_text({"checkpoint_ns": {"$ne": ""}}, "checkpoint_ns")
+        ... except SessionDocumentError as exc:
+        ...     print(exc)
+        configurable.checkpoint_ns: expected a string, got a dict
+    """
+    value = conf.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | uuid.UUID):
+        raise SessionDocumentError(
+            f"expected a string, got a {type(value).__name__}", f"configurable.{key}"
+        )
+    return check_text(str(value), f"configurable.{key}")
+
+
+def address(config: Mapping[str, Any]) -> tuple[str, str, str | None]:
+    """``(thread_id, checkpoint_ns, checkpoint_id)`` of a config, each checked by `config_text`."""
+    conf = config.get("configurable") or {}
+    thread_id = config_text(conf, "thread_id")
+    if thread_id is None:
+        raise SessionDocumentError("required: the Picoflow session id", "configurable.thread_id")
+    ns = config_text(conf, "checkpoint_ns") or ""
+    return thread_id, ns, config_text(conf, "checkpoint_id")
+
+
+def check_storable(value: Any, path: str = "") -> None:
+    """Refuse text no store can hold (see `document.text_problem`), naming every path."""
+    problems = list(text_problems(value, path))
+    if problems:
+        raise SessionDocumentError(problems)

@@ -81,7 +81,11 @@ def _roll_forward(ctx: Context, thread_id: str, head: Head) -> Plan:
         ops.extend(patches.from_json(entry.session["patch"] if entry.session else []))
     doc, side = patches.apply(head.record.document, head.record.sidecars, ops)
     record = SessionRecord(doc, side, rev)
-    yield Write((UpdateSession(thread_id, head.record.revision, ops, record),))
+    try:
+        yield Write((UpdateSession(thread_id, head.record.revision, ops, record),))
+    except ConflictError:
+        # A writer moved the head between our two reads: the head it wrote is current.
+        return (yield from load_head(ctx, thread_id))
     return Head(record, current, seq, head.latest)
 
 

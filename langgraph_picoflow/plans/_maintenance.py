@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from langgraph_picoflow import patch as patches
+from langgraph_picoflow.document import check_text
 from langgraph_picoflow.plans._base import Context, Plan
 from langgraph_picoflow.plans._heads import load_head
 from langgraph_picoflow.plans._read import documents_at
@@ -28,6 +29,7 @@ from langgraph_picoflow.stores.protocol import (
 
 def delete_thread(ctx: Context, thread_id: str) -> Plan:
     """Remove the session document, its log, writes and blobs."""
+    check_text(thread_id, "thread_id")
     ctx.heads.pop(thread_id, None)
     yield Write((DeleteSession(thread_id), DeleteCheckpoints(thread_id, blobs=True)))
 
@@ -53,11 +55,12 @@ def prune(ctx: Context, thread_ids: Sequence[str], strategy: str) -> Plan:
     """
     if strategy not in ("keep_latest", "delete"):
         raise ValueError(f"prune strategy must be 'keep_latest' or 'delete', got {strategy!r}")
-    for thread_id in thread_ids:
+    for given in thread_ids:
+        thread_id = check_text(str(given), "thread_ids")
         if strategy == "delete":
-            yield from delete_thread(ctx, str(thread_id))
+            yield from delete_thread(ctx, thread_id)
             continue
-        entries: list[CheckpointRecord] = yield ListCheckpoints(str(thread_id), with_session=False)
+        entries: list[CheckpointRecord] = yield ListCheckpoints(thread_id, with_session=False)
         keep: set[str] = set()
         for ns in {r.checkpoint_ns for r in entries}:
             in_ns = [r for r in entries if r.checkpoint_ns == ns]
@@ -132,6 +135,7 @@ def _drop_checkpoints(ctx: Context, thread_id: str, drop: set[str]) -> Plan:
 
 def copy_thread(ctx: Context, source: str, target: str) -> Plan:
     """Copy a thread (document, log, writes, blobs) to another thread id."""
+    check_text(source, "source_thread_id")
     head = yield from load_head(ctx, source)
     entries: list[CheckpointRecord] = yield ListCheckpoints(source)
     writes: list[WriteRecord] = yield ReadWrites(source, None, None)

@@ -12,13 +12,20 @@ from langgraph.checkpoint.base import (
     CheckpointMetadata,
     CheckpointTuple,
     DeltaChannelHistory,
-    get_checkpoint_id,
     writes_sort_key,
 )
 
 from langgraph_picoflow import mapping
 from langgraph_picoflow import patch as patches
-from langgraph_picoflow.plans._base import Context, Head, Plan, json_safe
+from langgraph_picoflow.plans._base import (
+    Context,
+    Head,
+    Plan,
+    address,
+    check_storable,
+    config_text,
+    json_safe,
+)
 from langgraph_picoflow.plans._heads import adopted_checkpoint, load_head
 from langgraph_picoflow.records import BlobRecord, CheckpointRecord, WriteRecord
 from langgraph_picoflow.stores.protocol import (
@@ -32,9 +39,7 @@ from langgraph_picoflow.stores.protocol import (
 
 def get_tuple(ctx: Context, config: RunnableConfig) -> Plan:
     """The checkpoint for ``config`` (latest of the thread when it names no checkpoint)."""
-    conf = config["configurable"]
-    thread_id, ns = str(conf["thread_id"]), str(conf.get("checkpoint_ns", ""))
-    wanted = get_checkpoint_id(config)
+    thread_id, ns, wanted = address(config)
     if ns != "":
         record = yield ReadCheckpoint(thread_id, ns, wanted)
         if record is None:
@@ -77,13 +82,14 @@ def list_checkpoints(
     limit: int | None = None,
 ) -> Plan:
     """Checkpoints newest first, as ``BaseCheckpointSaver.list`` defines them."""
-    conf = (config or {}).get("configurable", {})
-    thread_id = conf.get("thread_id")
+    conf = (config or {}).get("configurable") or {}
+    if filter:
+        check_storable(filter, "filter")
     records: list[CheckpointRecord] = yield ListCheckpoints(
-        thread_id=str(thread_id) if thread_id is not None else None,
-        checkpoint_ns=conf.get("checkpoint_ns"),
-        checkpoint_id=conf.get("checkpoint_id"),
-        before=get_checkpoint_id(before) if before else None,
+        thread_id=config_text(conf, "thread_id"),
+        checkpoint_ns=config_text(conf, "checkpoint_ns"),
+        checkpoint_id=config_text(conf, "checkpoint_id"),
+        before=address(before)[2] if before else None,
         limit=limit,
         metadata=json_safe(filter) if filter else None,
     )
@@ -231,11 +237,10 @@ def get_delta_channel_history(
     """Writes and seed per channel along the parent chain: three queries, no walk."""
     if not channels:
         return {}
-    conf = config["configurable"]
-    thread_id, ns = str(conf["thread_id"]), str(conf.get("checkpoint_ns", ""))
+    thread_id, ns, wanted = address(config)
     entries: list[CheckpointRecord] = yield ListCheckpoints(thread_id, ns, with_session=False)
     by_id = {r.checkpoint_id: r for r in entries}
-    target_id = get_checkpoint_id(config) or (entries[0].checkpoint_id if entries else None)
+    target_id = wanted or (entries[0].checkpoint_id if entries else None)
     target = by_id.get(target_id) if target_id else None
     remaining = set(channels)
     chain: list[CheckpointRecord] = []

@@ -17,7 +17,16 @@ from langgraph.checkpoint.serde.types import ERROR
 
 from langgraph_picoflow import mapping
 from langgraph_picoflow import patch as patches
-from langgraph_picoflow.plans._base import Context, Head, Plan, json_safe
+from langgraph_picoflow.document import join_path
+from langgraph_picoflow.errors import ConflictError, SessionDocumentError
+from langgraph_picoflow.plans._base import (
+    Context,
+    Head,
+    Plan,
+    address,
+    check_storable,
+    json_safe,
+)
 from langgraph_picoflow.plans._heads import adoption_record, load_head
 from langgraph_picoflow.records import BlobRecord, CheckpointRecord, SessionRecord, WriteRecord
 from langgraph_picoflow.stores.protocol import (
@@ -40,9 +49,7 @@ def put(
     new_versions: Mapping[str, Any],
 ) -> Plan:
     """Store a checkpoint: blobs and log entry first, then the head (compare-and-swap)."""
-    conf = config["configurable"]
-    thread_id, ns = str(conf["thread_id"]), str(conf.get("checkpoint_ns", ""))
-    parent_id = conf.get("checkpoint_id")
+    thread_id, ns, parent_id = address(config)
     values = checkpoint["channel_values"]
     meta = json_safe(dict(get_serializable_checkpoint_metadata(config, metadata)))
     ops: list[StoreOp] = []
@@ -50,11 +57,14 @@ def put(
     session: dict[str, Any] | None = None
     seq = 0
     if ns == "":
+        known = thread_id in ctx.heads
         head = yield from load_head(ctx, thread_id, cached=True)
         if head is not None and head.entry is None:
             adopted = adoption_record(ctx, thread_id, head)
             ops.append(PutCheckpoint(adopted))
             head = replace(head, entry=adopted, seq=adopted.seq, latest=adopted)
+        if not known:
+            _refuse_unless_based_on(head, thread_id, parent_id)
         prev = head.record if head else None
         proj = mapping.project(
             prev,
@@ -83,8 +93,9 @@ def put(
     inline = {
         ch: v for ch, v in values.items() if ch not in projected and isinstance(v, _PRIMITIVES)
     }
+    check_storable({"metadata": meta, "channel_values": inline})
     blobs = [
-        BlobRecord(thread_id, ns, ch, str(version), *ctx.serde.dumps_typed(values[ch]))
+        BlobRecord(thread_id, ns, ch, str(version), *_dumps(ctx, values[ch], ch))
         for ch, version in new_versions.items()
         if ch in values and ch not in projected and ch not in inline
     ]
@@ -128,6 +139,41 @@ def put(
     }
 
 
+def _dumps(
+    ctx: Context, value: Any, channel: str, where: str = "channel_values"
+) -> tuple[str, bytes]:
+    """``serde.dumps_typed(value)``, or a typed refusal naming the channel.
+
+    ormsgpack refuses nesting past its limit with a bare TypeError, and writes a lone
+    surrogate as ``?`` (the value would come back changed), so text is checked first;
+    raised before anything is written, a typed error leaves the session as it was.
+    """
+    path = join_path(where, channel)
+    check_storable(value, path)
+    try:
+        return ctx.serde.dumps_typed(value)
+    except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+        raise SessionDocumentError(f"the serializer cannot encode this value: {exc}", path) from exc
+
+
+def _refuse_unless_based_on(head: Head | None, thread_id: str, parent_id: str | None) -> None:
+    """On a head this saver did not know, the step must continue that head's checkpoint.
+
+    The saver compares a step against the head it last read; when it holds none (the
+    head left its cache, or a conflict dropped it) the head just read may already carry
+    another writer's turn, so a step based on anything but that head's checkpoint is
+    stale. A deliberate fork is refused here only when the head left the cache between
+    its read and its put; reading again (as a retried run does) lets it through.
+    """
+    if head is None or head.entry is None or head.entry.checkpoint_id == parent_id:
+        return
+    raise ConflictError(
+        thread_id,
+        f"the step continues checkpoint {parent_id!r}, the session is at "
+        f"{head.entry.checkpoint_id!r}",
+    )
+
+
 def put_writes(
     ctx: Context,
     config: RunnableConfig,
@@ -136,9 +182,11 @@ def put_writes(
     task_path: str,
 ) -> Plan:
     """Store pending writes; an error write of the root graph also marks the session aborted."""
-    conf = config["configurable"]
-    thread_id, ns = str(conf["thread_id"]), str(conf.get("checkpoint_ns", ""))
-    checkpoint_id = str(conf["checkpoint_id"])
+    thread_id, ns, checkpoint_id = address(config)
+    if checkpoint_id is None:
+        raise SessionDocumentError(
+            "required: the checkpoint the writes belong to", "configurable.checkpoint_id"
+        )
     records = [
         WriteRecord(
             thread_id,
@@ -147,7 +195,7 @@ def put_writes(
             task_id,
             WRITES_IDX_MAP.get(channel, idx),
             channel,
-            *ctx.serde.dumps_typed(value),
+            *_dumps(ctx, value, channel, "writes"),
             task_path,
         )
         for idx, (channel, value) in enumerate(writes)

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import pytest
 
-from langgraph_picoflow import ConflictError
 from tests.faults import processes
 from tests.faults.figures import Tally, count, record
 from tests.faults.proxy import FaultProxy
@@ -91,23 +90,12 @@ def test_client_killed_mid_write_loses_no_acknowledged_turn(
     assert tally.acknowledged >= 2 * tally.runs
 
 
-MONGODB_TRANSACTION_LEFT_OPEN = pytest.mark.xfail(
-    strict=True,
-    raises=ConflictError,
-    reason=(
-        "bug: a client killed inside the MongoDB store's write transaction "
-        "(stores/mongodb/_writes.py _transaction) leaves it open on the server; every later "
-        "write to that session raises ConflictError('transaction kept conflicting...') until "
-        "the server reaps it (transactionLifetimeLimitSeconds: 60 s on mongod and SecantusDB)"
-    ),
-)
-
 #: Seconds a session may stay unwritable after its writer died (then the test fails).
 WRITABLE_WITHIN = 5.0
 
 
 def test_session_is_writable_right_after_a_client_kill(
-    target: Target, saver_kind: str, tmp_path: Path, request: pytest.FixtureRequest
+    target: Target, saver_kind: str, tmp_path: Path
 ) -> None:
     """A writer that dies must not lock its session: the next writer continues at once.
 
@@ -116,8 +104,6 @@ def test_session_is_writable_right_after_a_client_kill(
     """
     if not target.cross_process:
         pytest.skip("the in-memory store dies with its process")
-    if saver_kind == "mongodb":
-        request.applymarker(MONGODB_TRANSACTION_LEFT_OPEN)
     rng = random.Random(f"writable-{saver_kind}")
     thread_id = session_ids(rng, 1)[0]
     address = target.address

@@ -2,6 +2,9 @@
 
 Upserts keep every write idempotent: a blob or a pending write that is already stored is
 left as it is (``$setOnInsert``), an overwriting write or a log entry replaces its document.
+With ``insert_first`` (writes outside a transaction) each upsert by ``_id`` is sent as an
+insert carrying the upsert as its ``fallback`` (see :class:`._ops.Insert`): a new document
+costs no query, whatever the collection holds.
 """
 
 from __future__ import annotations
@@ -29,10 +32,16 @@ from langgraph_picoflow.stores.protocol import (
 
 
 def _with_chunks(
-    coll: Coll, doc: dict[str, Any], profile: Profile, thread: str, ns: str, cid: str | None
+    coll: Coll,
+    doc: dict[str, Any],
+    profile: Profile,
+    thread: str,
+    ns: str,
+    cid: str | None,
+    insert_first: bool,
 ) -> tuple[dict[str, Any], list[Model]]:
     owner, chunks = _chunks.split(coll, doc, profile.inline_bytes, thread=thread, ns=ns, cid=cid)
-    return owner, [Replace("chunks", {"_id": c["_id"]}, c, upsert=True) for c in chunks]
+    return owner, [_first(replace_doc("chunks", c), c, insert_first) for c in chunks]
 
 
 def _insert_or_keep(coll: Coll, owner: dict[str, Any]) -> Update:
@@ -40,20 +49,37 @@ def _insert_or_keep(coll: Coll, owner: dict[str, Any]) -> Update:
     return Update(coll, {"_id": owner["_id"]}, {"$setOnInsert": body}, upsert=True)
 
 
-def models_for(op: StoreOp, profile: Profile, *, log_insert: bool = False) -> list[Model]:
-    """The writes of one store operation (chunks before their owner)."""
+def _first(upsert: Update | Replace, doc: dict[str, Any], insert_first: bool) -> Model:
+    """``upsert``, or (``insert_first``) the insert of ``doc`` that falls back to it."""
+    return Insert(upsert.coll, doc, fallback=upsert) if insert_first else upsert
+
+
+def upserting(model: Model) -> Model:
+    """The upsert an insert-first model stands for (other models as they are)."""
+    return model.fallback if isinstance(model, Insert) and model.fallback is not None else model
+
+
+def models_for(
+    op: StoreOp, profile: Profile, *, log_insert: bool = False, insert_first: bool = False
+) -> list[Model]:
+    """The writes of one store operation (chunks before their owner).
+
+    ``log_insert``: a log entry is inserted (the caller handles an existing one);
+    ``insert_first``: upserts by ``_id`` become inserts falling back to them (never inside
+    a transaction, which a duplicate key error would abort).
+    """
     out: list[Model] = []
     if isinstance(op, PutBlobs):
         for b in op.blobs:
             owner, chunks = _with_chunks(
-                "blobs", blob_doc(b), profile, b.thread_id, b.checkpoint_ns, None
+                "blobs", blob_doc(b), profile, b.thread_id, b.checkpoint_ns, None, insert_first
             )
-            out += [*chunks, _insert_or_keep("blobs", owner)]
+            out += [*chunks, _first(_insert_or_keep("blobs", owner), owner, insert_first)]
     elif isinstance(op, PutCheckpoint):
         r = op.record
         doc = checkpoint_doc(r, head_key(r.thread_id))
         owner, chunks = _with_chunks(
-            "checkpoints", doc, profile, r.thread_id, r.checkpoint_ns, r.checkpoint_id
+            "checkpoints", doc, profile, r.thread_id, r.checkpoint_ns, r.checkpoint_id, insert_first
         )
         entry: Model = (
             Insert("checkpoints", owner) if log_insert else replace_doc("checkpoints", owner)
@@ -62,12 +88,18 @@ def models_for(op: StoreOp, profile: Profile, *, log_insert: bool = False) -> li
     elif isinstance(op, PutWrites):
         for w in op.writes:
             owner, chunks = _with_chunks(
-                "writes", write_doc(w), profile, w.thread_id, w.checkpoint_ns, w.checkpoint_id
+                "writes",
+                write_doc(w),
+                profile,
+                w.thread_id,
+                w.checkpoint_ns,
+                w.checkpoint_id,
+                insert_first,
             )
-            write: Model = (
+            write = (
                 replace_doc("writes", owner) if op.overwrite else _insert_or_keep("writes", owner)
             )
-            out += [*chunks, write]
+            out += [*chunks, _first(write, owner, insert_first)]
     elif isinstance(op, DeleteSession):
         key = head_key(op.thread_id)
         out += [Delete("sessions", {"_id": key}), Delete("sidecars", {"_id": key})]

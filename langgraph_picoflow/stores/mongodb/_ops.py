@@ -75,10 +75,17 @@ class Failed:
 
 @dataclass(frozen=True)
 class Insert:
-    """Insert one document."""
+    """Insert one document.
+
+    ``fallback``: the upsert this insert stands for. An insert is a primary-key write on
+    every server, where an upsert first queries its filter (and some servers, SecantusDB
+    among them, scan the collection for a filter on a composite ``_id``). A duplicate key
+    error makes the program run ``fallback`` instead, with the same outcome as the upsert.
+    """
 
     coll: Coll
     doc: Mapping[str, Any]
+    fallback: Update | Replace | None = None
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any, Literal, TypeAlias
 from langgraph_picoflow.errors import ConflictError, StoreError
 from langgraph_picoflow.mapping import revision_of
 from langgraph_picoflow.stores.mongodb._layout import head_key
-from langgraph_picoflow.stores.mongodb._models import models_for, replace_doc
+from langgraph_picoflow.stores.mongodb._models import models_for, replace_doc, upserting
 from langgraph_picoflow.stores.mongodb._ops import (
     Bulk,
     BulkResult,
@@ -68,12 +68,28 @@ def write(request: Write, profile: Profile) -> Program:
         return (yield from _transaction(request, updates[0], profile))
     if updates:
         return (yield from _compensated(request, updates[0], profile))
-    models = [m for op in request.ops for m in models_for(op, profile)]
+    models = [m for op in request.ops for m in models_for(op, profile, insert_first=True)]
     deleting = any(isinstance(op, DeleteSession | DeleteCheckpoints) for op in request.ops)
     if deleting and profile.transactions and len({m.coll for m in models}) > 1:
         return (yield from _transaction(request, None, profile))
-    check((yield Bulk(tuple(models), client=profile.client_bulk)))
+    yield from _apply(models, profile)
     return None
+
+
+def _apply(models: list[Model], profile: Profile) -> Program:
+    """Write ``models`` in order (no transaction): an insert-first model refused as a duplicate
+    runs as its upsert, and so does every one after it (one extra round trip at most).
+    """
+    start = 0
+    while True:
+        result: BulkResult = yield Bulk(tuple(models[start:]), client=profile.client_bulk)
+        error = result.error
+        if error is None:
+            return
+        at = start + error.index
+        if error.kind != "duplicate" or upserting(models[at]) is models[at]:
+            check(result)
+        models[at:], start = [upserting(m) for m in models[at:]], at
 
 
 def check(result: BulkResult) -> None:
@@ -206,7 +222,7 @@ def _compensated(request: Write, op: UpdateSession, profile: Profile) -> Program
     sw = yield from _session_write(request, op, profile, False)
     before = [o for o in request.ops if isinstance(o, PutBlobs | PutCheckpoint)]
     after = [o for o in request.ops if isinstance(o, PutWrites | DeleteSession | DeleteCheckpoints)]
-    models = [m for o in before for m in models_for(o, profile, log_insert=True)]
+    models = [m for o in before for m in models_for(o, profile, log_insert=True, insert_first=True)]
     head, start = len(models), 0
     models += [sw.head, _tagged(sw.sidecars, token)]
     undo: list[Model] = [_untrust(op, token)]
@@ -229,6 +245,10 @@ def _compensated(request: Write, op: UpdateSession, profile: Profile) -> Program
             models[head : head + 2], start = [sw.head, _tagged(sw.sidecars, token)], head
             continue
         target = models[at]
+        if error.kind == "duplicate" and upserting(target) is not target:
+            # Stored already (a blob, a chunk): the upserts it stood for do the rest.
+            models[at:head], start = [upserting(m) for m in models[at:head]], at
+            continue
         if (
             isinstance(target, Insert)
             and target.coll == "checkpoints"
@@ -250,9 +270,9 @@ def _compensated(request: Write, op: UpdateSession, profile: Profile) -> Program
     elif sw.fast and (result.error is not None or result.counts.get(head + 1 - start) == 0):
         # The sidecars were not at this write's base revision: write them whole.
         check((yield Bulk((_tagged(sidecars_write(op, op.thread_id), token),))))
-    post = [m for o in after for m in models_for(o, profile)]
+    post = [m for o in after for m in models_for(o, profile, insert_first=True)]
     if post:
-        check((yield Bulk(tuple(post), client=profile.client_bulk)))
+        yield from _apply(post, profile)
 
 
 def _tagged(model: Model, token: str) -> Model:
