@@ -19,8 +19,8 @@ demo: $(STAMP)
 	$(PY) examples/demo.py
 
 lint: install
-	$(VENV)/bin/ruff check langgraph_picoflow tests examples benchmarks
-	$(VENV)/bin/ruff format --check langgraph_picoflow tests examples benchmarks
+	$(VENV)/bin/ruff check langgraph_picoflow tests examples benchmarks scripts
+	$(VENV)/bin/ruff format --check langgraph_picoflow tests examples benchmarks scripts
 	$(VENV)/bin/mypy
 
 test: lint

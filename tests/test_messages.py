@@ -534,21 +534,44 @@ def test_history_helpers() -> None:
     assert refused.value.problems[0].path == "h[0]"
 
 
+@pytest.mark.parametrize(
+    ("message", "path"),
+    [
+        (
+            AIMessage("x", response_metadata={"a\x00b": 1}),
+            "h[0].sidecar.response_metadata.a\x00b",
+        ),
+        (HumanMessage("a\ud800b"), "h[0].content"),
+        (
+            HumanMessage("x", additional_kwargs={"k": ["ok", "\udfff"]}),
+            "h[0].sidecar.additional_kwargs.k[1]",
+        ),
+    ],
+    ids=["nul-in-key", "lone-surrogate", "nested-surrogate"],
+)
+def test_text_no_store_can_hold_is_refused_with_its_path(message: BaseMessage, path: str) -> None:
+    with pytest.raises(SessionDocumentError) as refused:
+        to_history([message], new_entry_id=lambda _: NEW_ID, path="h")
+    assert refused.value.problems[0].path == path
+
+
 # --- properties -----------------------------------------------------------------------------
 
 texts = st.text(alphabet=st.characters(codec="utf-8"), max_size=20) | st.sampled_from(
     ["", "\x00", "a\x00b", "é😀\u2028", '{"a":1}', "{}"]
 )
+#: Object keys: any text but NUL, which no store can keep in a key (BSON), so it is refused.
+keys = texts.filter(lambda t: "\x00" not in t)
 json_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(min_value=-(2**63), max_value=2**63)
     | st.floats(allow_nan=False, allow_infinity=False)
     | texts,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(keys, inner, max_size=3),
     max_leaves=8,
 )
-json_objects = st.dictionaries(texts, json_values, max_size=4)
+json_objects = st.dictionaries(keys, json_values, max_size=4)
 picoflow_ids = st.builds(
     lambda step, stamp, number: (
         f"{step}|{stamp:%Y-%m-%dT%H:%M:%S}.{stamp.microsecond // 1000:03d}Z|{number}"
@@ -566,7 +589,7 @@ blocks = st.one_of(
 )
 contents = texts | st.lists(blocks, max_size=4)
 kwargs = st.dictionaries(
-    st.sampled_from(["direct", "stopTool", "refusal", "reasoning_content"]) | texts,
+    st.sampled_from(["direct", "stopTool", "refusal", "reasoning_content"]) | keys,
     json_values,
     max_size=3,
 )
@@ -611,7 +634,7 @@ def entries(draw: st.DrawFn) -> dict[str, Any]:
 
 
 metadata = (
-    st.dictionaries(texts, json_values, max_size=3)
+    st.dictionaries(keys, json_values, max_size=3)
     | st.just({METADATA_KEY: {"content": "object"}})
     | st.builds(lambda e: {METADATA_KEY: {"entry": e}}, entries())
 )

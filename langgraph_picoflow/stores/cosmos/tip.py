@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from langgraph_picoflow import codec
+from langgraph_picoflow.records import CheckpointRecord
 from langgraph_picoflow.stores.cosmos.items import Item, strip_system
 from langgraph_picoflow.stores.cosmos.space import Space
 
@@ -78,6 +80,18 @@ class Tip:
             raw=strip_system(raw) if raw else None,
             ts=float(raw["_ts"]) if raw and raw.get("_ts") is not None else None,
         )
+
+    def holds(self, entry: CheckpointRecord) -> bool:
+        """Whether the tip's checkpoint is the log entry ``entry``, session update included.
+
+        A revision does not name an update: it is a millisecond timestamp, which writers
+        racing from one head can share. The checkpoint id does (a failed step's abort
+        re-puts its checkpoint with another session update, hence the session too).
+        """
+        if self.record is None or self.record.get("cid") != entry.checkpoint_id:
+            return False
+        session = codec.dumps(entry.session) if entry.session is not None else None
+        return bool(self.record.get("session") == session)
 
     def copy(self) -> Tip:
         """A deep copy (layouts included)."""

@@ -7,7 +7,9 @@ For each thread it touches:
 2. log items and the tip go first, in transactional batches (the tip under ``If-Match``);
 3. the head is patched (or replaced) under ``If-Match`` on its ``_etag``; if that fails,
    what step 2 applied is undone and :class:`ConflictError` is raised; if a reader has
-   meanwhile rolled this very update forward, the write counts as done;
+   meanwhile rolled this very update forward, the write counts as done ("this very
+   update" is told by its log entry, never by its revision: a revision is a millisecond
+   timestamp, and writers racing from one head can share one);
 4. log deletions, then the head deletion, then leftovers of replaced layouts.
 
 A ``413`` undoes the attempt, halves the store's size limits and tries again.
@@ -22,6 +24,7 @@ from typing import Any
 from langgraph_picoflow import document as pdoc
 from langgraph_picoflow.errors import ConflictError, StoreError
 from langgraph_picoflow.mapping import revision_of
+from langgraph_picoflow.records import CheckpointRecord
 from langgraph_picoflow.stores.cosmos import items as it
 from langgraph_picoflow.stores.cosmos.headplan import HeadPlan, plan_head
 from langgraph_picoflow.stores.cosmos.ids import check_thread_id
@@ -109,11 +112,12 @@ def _write_thread(state: StoreState, tid: str, ops: Sequence[StoreOp]) -> Progra
     if len(updates) > 1:
         raise StoreError("a Write may update a session at most once")
     update = updates[0] if updates else None
+    entry = _entry(ops, update)
     for _ in range(_ATTEMPTS):
-        known = yield from _load(state, tid, update, ops)
+        known = yield from _load(state, tid, update, ops, entry)
         effects = Effects()
         try:
-            yield from _attempt(state, tid, ops, update, known, effects)
+            yield from _attempt(state, tid, ops, update, known, effects, entry)
             if update is not None:
                 log.debug(
                     "thread %r: head %s -> %s%s",
@@ -143,6 +147,25 @@ def _empty(op: StoreOp) -> bool:
     )
 
 
+def _entry(ops: Sequence[StoreOp], update: UpdateSession | None) -> CheckpointRecord | None:
+    """The root log entry whose session update this write commits.
+
+    ``None`` when it commits none of its own: a reader rolling a stored entry forward,
+    an import, maintenance.
+    """
+    if update is None:
+        return None
+    found = None
+    for op in ops:
+        if (
+            isinstance(op, PutCheckpoint)
+            and op.record.checkpoint_ns == ""
+            and (op.record.session or {}).get("rev") == update.result.revision
+        ):
+            found = op.record  # (the last one, as log_puts picks it)
+    return found
+
+
 def _touches_tip(ops: Sequence[StoreOp]) -> bool:
     return any(
         isinstance(op, UpdateSession)
@@ -153,7 +176,11 @@ def _touches_tip(ops: Sequence[StoreOp]) -> bool:
 
 
 def _load(
-    state: StoreState, tid: str, update: UpdateSession | None, ops: Sequence[StoreOp]
+    state: StoreState,
+    tid: str,
+    update: UpdateSession | None,
+    ops: Sequence[StoreOp],
+    entry: CheckpointRecord | None,
 ) -> Program:
     """What is known of the thread, read if needed; checks the expected revision."""
     known = state.known.get(tid)
@@ -177,14 +204,19 @@ def _load(
         known = Known(head.get("_etag") if head else None, head_revision(head), tip)
         state.known[tid] = known
         if known.head_rev == update.expected and tip is not None:
-            yield from _take_over(state, tid, head, known, update)
+            yield from _take_over(state, tid, head, known, update, entry)
     if known.head_rev != update.expected:
         raise ConflictError(tid, f"expected revision {update.expected}, found {known.head_rev}")
     return known
 
 
 def _take_over(
-    state: StoreState, tid: str, head: dict[str, Any] | None, known: Known, update: UpdateSession
+    state: StoreState,
+    tid: str,
+    head: dict[str, Any] | None,
+    known: Known,
+    update: UpdateSession,
+    entry: CheckpointRecord | None,
 ) -> Program:
     """Deal with a tip written for a revision the head does not have.
 
@@ -197,7 +229,14 @@ def _take_over(
     """
     tip = known.tip
     assert tip is not None
-    if tip.rev is None or tip.rev in (known.head_rev, update.result.revision):
+    if tip.rev is None or tip.rev == known.head_rev:
+        return
+    # "That very update": a roll-forward (no entry of its own) applies the tip's entry;
+    # a writer's own entry must be the tip's. A tip merely at our revision may be another
+    # writer's step from the same head in the same millisecond: going on would overwrite
+    # its tip, and its head commit would then look like a reader's roll-forward of ours
+    # (both writers "applied").
+    if tip.rev == update.result.revision and (entry is None or tip.holds(entry)):
         return
     if tip.base == known.head_rev:  # (both None: another writer creating the session)
         age = state.clock() - (tip.ts or 0.0)
@@ -229,6 +268,7 @@ def _attempt(
     update: UpdateSession | None,
     known: Known,
     effects: Effects,
+    entry: CheckpointRecord | None,
 ) -> Program:
     old_tip = known.tip
     if known.taken and old_tip is not None:
@@ -269,7 +309,7 @@ def _attempt(
     if dirty and old_tip is not None and old_tip.raw and old_tip.raw.get("parts"):
         garbage += it.part_ids(old_tip.raw)
     if update is not None and plan is not None:
-        etag, committed = yield from _write_head(state, tid, update, plan, known, own)
+        etag, committed = yield from _write_head(state, tid, update, plan, known, entry)
         effects.committed = True
         if committed:
             garbage += plan.garbage
@@ -313,7 +353,7 @@ def _write_head(
     update: UpdateSession,
     plan: HeadPlan,
     known: Known,
-    own: str | None,
+    entry: CheckpointRecord | None,
 ) -> Program:
     """Patch or replace the head under ``If-Match``; -> ``(etag, written by us)``."""
     try:
@@ -346,14 +386,14 @@ def _write_head(
         current = yield from read_head_item(state, tid)
         if (
             current is not None
-            and own is not None
+            and entry is not None
             and head_revision(current) == update.result.revision
         ):
             # Our revision is in the head: either a reader rolled this very update
-            # forward from our log entry (then the tip names our checkpoint), or another
-            # writer produced the same millisecond (then it does not).
+            # forward from our log entry (then the tip holds it), or another writer
+            # produced the same millisecond (then it does not).
             now = yield from read_tip(state, tid)
-            if now is not None and now.record is not None and now.record["cid"] == own:
+            if now is not None and now.holds(entry):
                 return current["_etag"], False
         raise ConflictError(
             tid, f"expected revision {update.expected}, found {head_revision(current)}"
