@@ -67,7 +67,7 @@ from langchain_core.messages import (
     ToolMessageChunk,
 )
 
-from langgraph_picoflow.document import check_text, text_problem
+from langgraph_picoflow.document import storable_problems, text_problem
 from langgraph_picoflow.errors import Problem, SessionDocumentError
 
 __all__ = [
@@ -146,10 +146,12 @@ def _parse_object(text: str) -> dict[str, Any] | None:
 
 def _check_json(value: Any, path: str) -> None:
     """Raise unless ``value`` is made of JSON values only (so it survives any JSON store)."""
-    if isinstance(value, str):
-        check_text(value, path)
+    if isinstance(value, str | int):  # text and integers every store can hold
+        problems = list(storable_problems(value, path))
+        if problems:
+            raise SessionDocumentError(problems)
         return
-    if value is None or isinstance(value, int):
+    if value is None:
         return
     if isinstance(value, float):
         if math.isfinite(value):

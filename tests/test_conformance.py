@@ -4,10 +4,7 @@ Every capability must be implemented and pass: the five base ones (put, put_writ
 get_tuple, list, delete_thread) AND the three extended ones (delete_for_runs,
 copy_thread, prune).  The suite detects a capability by the saver overriding the
 ASYNC method (``aput``, ``acopy_thread``, ...), so the async saver is what is judged.
-
-With the temporary ``InMemorySaver`` stand-in the three extended-capability cases fail
-("not implemented"), and so does ``test_conformance_full``: that is the expected,
-correct verdict for a saver that lacks them.
+A saver lacking an extended capability fails here ("not implemented"), as it should.
 """
 
 from __future__ import annotations

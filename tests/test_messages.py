@@ -565,7 +565,7 @@ keys = texts.filter(lambda t: "\x00" not in t)
 json_values = st.recursive(
     st.none()
     | st.booleans()
-    | st.integers(min_value=-(2**63), max_value=2**63)
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
     | st.floats(allow_nan=False, allow_infinity=False)
     | texts,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(keys, inner, max_size=3),
@@ -576,7 +576,7 @@ picoflow_ids = st.builds(
     lambda step, stamp, number: (
         f"{step}|{stamp:%Y-%m-%dT%H:%M:%S}.{stamp.microsecond // 1000:03d}Z|{number}"
     ),
-    st.text(alphabet=st.characters(exclude_characters="|"), min_size=1, max_size=12),
+    st.text(alphabet=st.characters(codec="utf-8", exclude_characters="|"), min_size=1, max_size=12),
     st.datetimes(),
     st.integers(min_value=10**9, max_value=10**10 - 1),
 )

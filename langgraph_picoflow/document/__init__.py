@@ -25,7 +25,7 @@ from ._json import MAX_DEPTH, join_path, js_number, js_stringify
 from ._layout import FLOW_KEYS, LOG_ARRAYS, TOP_LEVEL_KEYS, Layout, detect_layout
 from ._read import Parsed, load, parse
 from ._spelling import OBJECT_ID_RE, Document, Spelling, TextSpelling, is_object_id_like
-from ._text import check_text, text_problem, text_problems
+from ._storable import check_text, storable_problems, text_problem
 from ._validate import MESSAGE_TYPES, RUN_STATUSES, TOOL_STATUSES, check, validate
 from ._write import dump, dumps
 
@@ -67,8 +67,8 @@ __all__ = [
     "parse",
     "parse_iso_ms",
     "parse_message_id",
+    "storable_problems",
     "text_problem",
-    "text_problems",
     "to_layout_b",
     "to_utc_ms",
     "utc_now_ms",

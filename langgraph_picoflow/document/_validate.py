@@ -19,7 +19,7 @@ from ._ids import message_id_step, parse_message_id
 from ._json import MAX_DEPTH, join_path
 from ._layout import LOG_ARRAYS, detect_layout
 from ._spelling import OBJECT_ID_RE, is_object_id_like
-from ._text import text_problems
+from ._storable import storable_problems
 
 RUN_STATUSES = ("running", "completed", "aborted")
 MESSAGE_TYPES = ("system", "human", "ai", "tool")
@@ -406,7 +406,7 @@ def validate(
     """
     v = _Validator(require_object_id=require_object_id, strict=strict)
     v.document(doc)
-    return [*v.problems, *text_problems(doc)]
+    return [*v.problems, *storable_problems(doc)]
 
 
 def check(doc: Mapping[str, Any], *, require_object_id: bool = False, strict: bool = False) -> None:

@@ -14,7 +14,7 @@ from langchain_core.messages import BaseMessage
 from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from langgraph_picoflow import mapping
-from langgraph_picoflow.document import check_text, text_problems
+from langgraph_picoflow.document import check_text, storable_problems
 from langgraph_picoflow.errors import SessionDocumentError
 from langgraph_picoflow.records import BlobRecord, CheckpointRecord, SessionRecord, WriteRecord
 from langgraph_picoflow.stores.protocol import (
@@ -121,6 +121,6 @@ def address(config: Mapping[str, Any]) -> tuple[str, str, str | None]:
 
 def check_storable(value: Any, path: str = "") -> None:
     """Refuse text no store can hold (see `document.text_problem`), naming every path."""
-    problems = list(text_problems(value, path))
+    problems = list(storable_problems(value, path))
     if problems:
         raise SessionDocumentError(problems)

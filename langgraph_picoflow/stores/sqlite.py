@@ -4,12 +4,16 @@ Layout: ``sessions`` holds each Picoflow document's skeleton (every ``history`` 
 empty) and its revision; ``history`` holds one row per message entry with its sidecar, so
 appending messages inserts rows instead of rewriting the document. The checkpoint log is
 ``checkpoints``, ``writes`` and ``blobs``. The SQL for a request is one program shared by
-both drivers: it yields statements and receives their rows.
+both drivers: it yields statements and receives their rows. Opening a connection and
+creating the schema are programs too, so both drivers share their locking and retries.
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
 import sqlite3
+import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -66,7 +70,30 @@ CREATE TABLE IF NOT EXISTS blobs (
     PRIMARY KEY (thread_id, checkpoint_ns, channel, version));
 """
 
-PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=5000")
+# SCHEMA one statement at a time, so setup can run them inside its own transaction.
+_SCHEMA_STATEMENTS = tuple(s.strip() for s in SCHEMA.split(";") if s.strip())
+
+BUSY_TIMEOUT_MS = 5000
+"""How long a statement waits for another connection's lock before raising SQLITE_BUSY."""
+
+_BUSY_TIMEOUT = f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}"
+_WAL = "PRAGMA journal_mode=WAL"
+_SYNCHRONOUS = "PRAGMA synchronous=NORMAL"
+PRAGMAS = (_BUSY_TIMEOUT, _WAL, _SYNCHRONOUS)
+"""Each connection's settings, busy timeout first. Enough for a lone opener; the stores
+run them through :func:`open_program`, which also survives openers racing on one file."""
+
+# Switching a file to WAL takes an exclusive lock, and SQLite may answer SQLITE_BUSY at
+# once instead of calling the busy handler (it does not wait where waiting could
+# deadlock, e.g. two connections each holding a shared lock and both wanting the
+# exclusive one, as several openers on a new file do). So the switch is retried, a
+# bounded number of times with a growing, jittered pause (jitter so that racing openers
+# do not collide again in step); the last attempt's error is raised as is.
+WAL_ATTEMPTS = 12
+WAL_BACKOFF_S = 0.01
+WAL_BACKOFF_MAX_S = 0.5
+
+_SQLITE_BUSY = 5  # the primary result code; extended codes (SQLITE_BUSY_*) keep it in the low byte
 
 
 @dataclass(frozen=True)
@@ -78,8 +105,17 @@ class Sql:
     many: bool = False
 
 
+@dataclass(frozen=True)
+class Pause:
+    """Sleep before the next statement (``time.sleep`` or ``asyncio.sleep``); answers ``[]``."""
+
+    seconds: float
+
+
 Rows: TypeAlias = list[tuple[Any, ...]]
 Program: TypeAlias = Generator[Sql, Rows, Any]
+Step: TypeAlias = Sql | Pause
+Setup: TypeAlias = Generator[Step, Rows, Any]
 
 _CHECKPOINT_COLUMNS = (
     "thread_id, checkpoint_ns, checkpoint_id, parent_id, seq, checkpoint, metadata, {session}"
@@ -102,6 +138,62 @@ def _skeleton(document: dict[str, Any]) -> dict[str, Any]:
         for flow in document.get("flows", [])
     ]
     return {**document, "flows": flows} if "flows" in document else dict(document)
+
+
+def _is_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLITE_BUSY (another connection holds the lock)."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    if code is not None:
+        return bool(code & 0xFF == _SQLITE_BUSY)
+    return str(exc).startswith("database is locked")
+
+
+def open_program() -> Setup:
+    """Settings for a new connection: busy timeout first, then WAL (retried), synchronous."""
+    yield Sql(_BUSY_TIMEOUT)
+    for attempt in range(WAL_ATTEMPTS):
+        try:
+            # WAL is a property of the file: once one opener has switched it, the others
+            # only read the mode (a shared lock, which waits in the busy handler).
+            rows = yield Sql("PRAGMA journal_mode")
+            if rows[0][0] != "wal":
+                yield Sql(_WAL)  # ":memory:" stays "memory"; nothing to check
+            break
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or attempt == WAL_ATTEMPTS - 1:
+                raise
+        delay = min(WAL_BACKOFF_S * 2**attempt, WAL_BACKOFF_MAX_S)
+        yield Pause(delay * random.uniform(0.5, 1.0))
+    yield Sql(_SYNCHRONOUS)
+
+
+def setup_program() -> Program:
+    """Create the tables and indexes in one write transaction; idempotent.
+
+    ``BEGIN IMMEDIATE`` takes the write lock first (waiting in the busy handler), so
+    racing creators run one after another; statement by statement in autocommit, a
+    connection could read the schema, lose the write lock to another, and fail.
+    """
+    return _transaction(_schema())
+
+
+def _schema() -> Program:
+    for statement in _SCHEMA_STATEMENTS:
+        yield Sql(statement)
+
+
+def _transaction(body: Program) -> Program:
+    """``body`` in one write transaction, rolled back if it raises."""
+    yield Sql("BEGIN IMMEDIATE")
+    try:
+        result = yield from body
+    except BaseException:
+        yield Sql("ROLLBACK")
+        raise
+    yield Sql("COMMIT")
+    return result
 
 
 def program(request: Request) -> Program:
@@ -247,68 +339,66 @@ def _read_blobs(q: ReadBlobs) -> Program:
 
 
 def _write(request: Write) -> Program:
-    yield Sql("BEGIN IMMEDIATE")
-    try:
-        for op in request.ops:
-            if isinstance(op, UpdateSession):
-                yield from _update_session(op)
-            elif isinstance(op, PutCheckpoint):
-                r = op.record
-                yield Sql(
-                    "INSERT OR REPLACE INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, "
-                    "parent_id, seq, run_id, checkpoint, metadata, session) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    return _transaction(_ops(request))
+
+
+def _ops(request: Write) -> Program:
+    for op in request.ops:
+        if isinstance(op, UpdateSession):
+            yield from _update_session(op)
+        elif isinstance(op, PutCheckpoint):
+            r = op.record
+            yield Sql(
+                "INSERT OR REPLACE INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, "
+                "parent_id, seq, run_id, checkpoint, metadata, session) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    r.thread_id,
+                    r.checkpoint_ns,
+                    r.checkpoint_id,
+                    r.parent_id,
+                    r.seq,
+                    r.run_id,
+                    codec.dumps(r.checkpoint),
+                    codec.dumps(r.metadata),
+                    codec.dumps(r.session) if r.session is not None else None,
+                ),
+            )
+        elif isinstance(op, PutBlobs):
+            yield Sql(
+                "INSERT OR IGNORE INTO blobs VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (b.thread_id, b.checkpoint_ns, b.channel, b.version, b.type, b.value)
+                    for b in op.blobs
+                ],
+                many=True,
+            )
+        elif isinstance(op, PutWrites):
+            verb = "INSERT OR REPLACE" if op.overwrite else "INSERT OR IGNORE"
+            yield Sql(
+                f"{verb} INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, "
+                "channel, type, value, task_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
                     (
-                        r.thread_id,
-                        r.checkpoint_ns,
-                        r.checkpoint_id,
-                        r.parent_id,
-                        r.seq,
-                        r.run_id,
-                        codec.dumps(r.checkpoint),
-                        codec.dumps(r.metadata),
-                        codec.dumps(r.session) if r.session is not None else None,
-                    ),
-                )
-            elif isinstance(op, PutBlobs):
-                yield Sql(
-                    "INSERT OR IGNORE INTO blobs VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        (b.thread_id, b.checkpoint_ns, b.channel, b.version, b.type, b.value)
-                        for b in op.blobs
-                    ],
-                    many=True,
-                )
-            elif isinstance(op, PutWrites):
-                verb = "INSERT OR REPLACE" if op.overwrite else "INSERT OR IGNORE"
-                yield Sql(
-                    f"{verb} INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, "
-                    "channel, type, value, task_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            w.thread_id,
-                            w.checkpoint_ns,
-                            w.checkpoint_id,
-                            w.task_id,
-                            w.idx,
-                            w.channel,
-                            w.type,
-                            w.value,
-                            w.task_path,
-                        )
-                        for w in op.writes
-                    ],
-                    many=True,
-                )
-            elif isinstance(op, DeleteSession):
-                for table in ("sessions", "history"):
-                    yield Sql(f"DELETE FROM {table} WHERE thread_id = ?", (op.thread_id,))
-            else:
-                yield from _delete(op)
-    except BaseException:
-        yield Sql("ROLLBACK")
-        raise
-    yield Sql("COMMIT")
+                        w.thread_id,
+                        w.checkpoint_ns,
+                        w.checkpoint_id,
+                        w.task_id,
+                        w.idx,
+                        w.channel,
+                        w.type,
+                        w.value,
+                        w.task_path,
+                    )
+                    for w in op.writes
+                ],
+                many=True,
+            )
+        elif isinstance(op, DeleteSession):
+            for table in ("sessions", "history"):
+                yield Sql(f"DELETE FROM {table} WHERE thread_id = ?", (op.thread_id,))
+        else:
+            yield from _delete(op)
 
 
 def _update_session(op: UpdateSession) -> Program:
@@ -395,20 +485,30 @@ class SqliteStore:
     @classmethod
     def connect(cls, path: str) -> SqliteStore:
         """Open ``path`` (or ``":memory:"``) in autocommit mode; transactions are explicit."""
-        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        for pragma in PRAGMAS:
-            conn.execute(pragma)
-        return cls(conn)
+        # timeout= installs the busy handler as the file opens, before any statement.
+        conn = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None
+        )
+        store = cls(conn)
+        try:
+            drive(open_program(), store._run)
+        except BaseException:
+            conn.close()
+            raise
+        return store
 
     def setup(self) -> None:
         """Create the tables; idempotent."""
-        self.conn.executescript(SCHEMA)
+        drive(setup_program(), self._run)
 
     def execute(self, request: Request) -> Any:
         """Run the request's program on the connection."""
         return drive(program(request), self._run)
 
-    def _run(self, stmt: Sql) -> Rows:
+    def _run(self, stmt: Step) -> Rows:
+        if isinstance(stmt, Pause):
+            time.sleep(stmt.seconds)
+            return []
         if stmt.many:
             return self.conn.executemany(stmt.text, stmt.params).fetchall()
         return self.conn.execute(stmt.text, stmt.params).fetchall()
@@ -423,20 +523,30 @@ class AsyncSqliteStore:
     @classmethod
     async def connect(cls, path: str) -> AsyncSqliteStore:
         """Open ``path`` (or ``":memory:"``) in autocommit mode; transactions are explicit."""
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        for pragma in PRAGMAS:
-            await conn.execute(pragma)
-        return cls(conn)
+        # timeout= installs the busy handler as the file opens, before any statement.
+        conn = await aiosqlite.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        store = cls(conn)
+        try:
+            await adrive(open_program(), store._run)
+        except BaseException:
+            # Closing also ends aiosqlite's worker thread, which would otherwise keep
+            # the interpreter from exiting.
+            await conn.close()
+            raise
+        return store
 
     async def asetup(self) -> None:
         """Create the tables; idempotent."""
-        await self.conn.executescript(SCHEMA)
+        await adrive(setup_program(), self._run)
 
     async def aexecute(self, request: Request) -> Any:
         """Run the request's program on the connection."""
         return await adrive(program(request), self._run)
 
-    async def _run(self, stmt: Sql) -> Rows:
+    async def _run(self, stmt: Step) -> Rows:
+        if isinstance(stmt, Pause):
+            await asyncio.sleep(stmt.seconds)
+            return []
         if stmt.many:
             cursor = await self.conn.executemany(stmt.text, stmt.params)
         else:
