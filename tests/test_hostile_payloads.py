@@ -21,6 +21,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from langgraph.checkpoint.serde import _msgpack
 from langgraph.checkpoint.serde.encrypted import EncryptedSerializer
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from langgraph_picoflow import PicoflowSaver, StoreError
+from langgraph_picoflow import AsyncPicoflowSaver, PicoflowSaver, StoreError
 from langgraph_picoflow import document as pdoc
 from langgraph_picoflow.records import BlobRecord
 from langgraph_picoflow.stores.protocol import HeadRead, ReadBlobs, ReadHead, Request, Store
@@ -383,19 +384,42 @@ def test_sqlite_refuses_nul_and_unknown_schemes_naming_them(url: str) -> None:
     assert url.split("://")[0] in shown or repr(url)[1:-1] in shown, shown
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: stores/url.py open_store -> SqliteStore.connect lets sqlite3.OperationalError "
-        "('unable to open database file') escape, untyped and without the path. Fix: wrap it "
-        "as StoreError naming the path"
-    ),
-)
-@pytest.mark.parametrize("where", ["missing-directory", "a-directory"])
+def unopenable(tmp_path: Path, where: str) -> Path:
+    """A path SQLite cannot open as a database, failing at the file or at its first statement."""
+    if where == "missing-directory":
+        return tmp_path / "nope" / "x.db"
+    if where == "a-directory":
+        return tmp_path
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"this is not a database file at all, " * 100)
+    return garbage
+
+
+WHERE_UNOPENABLE = ["missing-directory", "a-directory", "not-a-database"]
+
+
+@pytest.mark.parametrize("where", WHERE_UNOPENABLE)
 def test_sqlite_path_that_cannot_be_opened_is_a_typed_error(tmp_path: Path, where: str) -> None:
-    path = tmp_path / "nope" / "x.db" if where == "missing-directory" else tmp_path
+    path = unopenable(tmp_path, where)
     with (
         pytest.raises(StoreError, match=str(path)),
         PicoflowSaver.from_conn_string(f"sqlite:///{path}"),
     ):
         pass
+
+
+@pytest.mark.parametrize("where", WHERE_UNOPENABLE)
+async def test_async_sqlite_open_failure_is_typed_and_leaves_no_thread(
+    tmp_path: Path, where: str
+) -> None:
+    """A failed open closes its connection: aiosqlite's worker thread is not a daemon, and a
+    leaked one keeps the interpreter (a test run, a server) from ever exiting."""
+    before = {t.ident for t in threading.enumerate()}
+    path = unopenable(tmp_path, where)
+    with pytest.raises(StoreError, match=str(path)):
+        async with AsyncPicoflowSaver.from_conn_string(f"sqlite:///{path}"):
+            pass
+    left = [t for t in threading.enumerate() if t.ident not in before and not t.daemon]
+    for thread in left:  # a stopped worker takes a moment to finish its last item
+        thread.join(timeout=5)
+    assert [t for t in left if t.is_alive()] == [], left

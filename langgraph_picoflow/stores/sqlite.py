@@ -22,7 +22,7 @@ import aiosqlite
 
 from langgraph_picoflow import codec
 from langgraph_picoflow.drive import adrive, drive
-from langgraph_picoflow.errors import ConflictError
+from langgraph_picoflow.errors import ConflictError, StoreError
 from langgraph_picoflow.patch import AppendHistory, ReplaceHistory, ReplaceSession, SetHistoryEntry
 from langgraph_picoflow.records import BlobRecord, CheckpointRecord, SessionRecord, WriteRecord
 from langgraph_picoflow.stores.memory import metadata_matches
@@ -476,6 +476,11 @@ def _delete(op: DeleteCheckpoints) -> Program:
         )
 
 
+def cannot_open(path: str, exc: sqlite3.Error) -> StoreError:
+    """The typed error for a database file SQLite cannot open, naming the path."""
+    return StoreError(f"cannot open the SQLite database {path!r}: {exc}")
+
+
 class SqliteStore:
     """Synchronous SQLite store over one ``sqlite3`` connection (WAL mode)."""
 
@@ -486,14 +491,19 @@ class SqliteStore:
     def connect(cls, path: str) -> SqliteStore:
         """Open ``path`` (or ``":memory:"``) in autocommit mode; transactions are explicit."""
         # timeout= installs the busy handler as the file opens, before any statement.
-        conn = sqlite3.connect(
-            path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None
-        )
+        try:
+            conn = sqlite3.connect(
+                path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None
+            )
+        except sqlite3.Error as exc:
+            raise cannot_open(path, exc) from exc
         store = cls(conn)
         try:
             drive(open_program(), store._run)
-        except BaseException:
+        except BaseException as exc:
             conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise cannot_open(path, exc) from exc
             raise
         return store
 
@@ -524,14 +534,21 @@ class AsyncSqliteStore:
     async def connect(cls, path: str) -> AsyncSqliteStore:
         """Open ``path`` (or ``":memory:"``) in autocommit mode; transactions are explicit."""
         # timeout= installs the busy handler as the file opens, before any statement.
-        conn = await aiosqlite.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        try:
+            conn = await aiosqlite.connect(
+                path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None
+            )
+        except sqlite3.Error as exc:
+            raise cannot_open(path, exc) from exc
         store = cls(conn)
         try:
             await adrive(open_program(), store._run)
-        except BaseException:
+        except BaseException as exc:
             # Closing also ends aiosqlite's worker thread, which would otherwise keep
             # the interpreter from exiting.
             await conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise cannot_open(path, exc) from exc
             raise
         return store
 
