@@ -69,7 +69,10 @@ def _is_date(v: Any) -> bool:
 
 
 def _is_content(v: Any) -> bool:
-    return isinstance(v, str | Mapping | list)
+    # What a LangChain message can hold: text, an object, or blocks that are text or objects.
+    if isinstance(v, list):
+        return all(isinstance(block, str | Mapping) for block in v)
+    return isinstance(v, str | Mapping)
 
 
 _STRING = (_is_str, "expected a string")
@@ -80,7 +83,10 @@ _BOOL = (_is_bool, "expected true or false")
 _OBJECT = (_is_object, "expected an object")
 _LIST = (_is_list, "expected an array")
 _DATE = (_is_date, "expected a date (BSON date, ISO-8601 string or epoch milliseconds)")
-_CONTENT = (_is_content, "expected a string, an object or an array of content blocks")
+_CONTENT = (
+    _is_content,
+    "expected a string, an object or an array of content blocks (strings or objects)",
+)
 
 _Check = tuple[Callable[[Any], bool], str]
 
