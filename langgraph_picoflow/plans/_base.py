@@ -120,7 +120,7 @@ def address(config: Mapping[str, Any]) -> tuple[str, str, str | None]:
 
 
 def check_storable(value: Any, path: str = "") -> None:
-    """Refuse text no store can hold (see `document.text_problem`), naming every path."""
+    """Refuse values no store can hold (see `document.storable_problems`), naming each path."""
     problems = list(storable_problems(value, path))
     if problems:
         raise SessionDocumentError(problems)

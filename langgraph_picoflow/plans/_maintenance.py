@@ -67,7 +67,7 @@ def prune(ctx: Context, thread_ids: Sequence[str], strategy: str) -> Plan:
             keep |= _chain_to_seeds(in_ns)
         drop = {r.checkpoint_id for r in entries if r.checkpoint_id not in keep}
         if drop:
-            yield from _drop_checkpoints(ctx, str(thread_id), drop)
+            yield from _drop_checkpoints(ctx, thread_id, drop)
 
 
 def _chain_to_seeds(entries: list[CheckpointRecord]) -> set[str]:
