@@ -12,9 +12,9 @@ registry:
   acknowledged turn is there with its answer right after it, nothing is applied twice and
   no answer is separated from its question (:mod:`tests.faults.verify`);
 * writers on different sessions never conflict;
-* readers racing the writers see only complete states.
-
-Bugs found here are pinned by ``xfail(strict=True)`` tests at the end of the module.
+* readers racing the writers see only complete states;
+* a stale step is refused however the saver lost track of the head it read (first turns
+  racing, a retried refused put, a head evicted from the saver's cache).
 """
 
 from __future__ import annotations
