@@ -69,15 +69,7 @@ def test_client_killed_mid_write_loses_no_acknowledged_turn(
             processes.kill(child)
         tally.runs += 1
         tally.faults += 1
-        errors = read_lines(client.errors)
-        for line in errors:
-            tally.error(line["type"])
-        untyped = [e for e in errors if not e["typed"]]
-        assert not untyped, f"untyped exceptions escaped the saver: {untyped[:3]}"
-        lines = read_lines(client.acks)
-        tally.acknowledged += len(lines)
-        for line in lines:
-            acked[line["thread"]].append(line["text"])
+        client.collect(tally, acked)
         with target.saver() as verifier:
             tally.rolled_forward += sum(needs_roll_forward(verifier, t) for t in threads)
             if run % 2 == 0:  # odd runs leave any roll-forward to the next client

@@ -85,15 +85,7 @@ def test_server_killed_mid_write_loses_no_acknowledged_turn(
             finally:
                 processes.kill(child)
             tally.runs += 1
-            errors = read_lines(client.errors)
-            for line in errors:
-                tally.error(line["type"])
-            untyped = [e for e in errors if not e["typed"]]
-            assert not untyped, f"untyped exceptions escaped the saver: {untyped[:3]}"
-            lines = read_lines(client.acks)
-            tally.acknowledged += len(lines)
-            for line in lines:
-                acked[line["thread"]].append(line["text"])
+            client.collect(tally, acked)
             with direct.saver() as verifier:
                 tally.rolled_forward += sum(needs_roll_forward(verifier, t) for t in threads)
                 verdict.extend(check_all(verifier, acked))

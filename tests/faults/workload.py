@@ -31,7 +31,7 @@ from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict
 
 from tests.faults.errors import is_typed
-from tests.faults.figures import qualified_name
+from tests.faults.figures import Tally, qualified_name
 from tests.faults.targets import Target
 
 REPLY = "re: "
@@ -155,6 +155,21 @@ class Client:
         """``(thread, text)`` of each turn, with texts unique across every run."""
         for n in range(self.turns):
             yield self.threads[n % len(self.threads)], f"{self.tag}-{n}"
+
+    def collect(self, tally: Tally, acked: dict[str, list[str]]) -> None:
+        """Add this (ended) client's errors and acknowledged turns to ``tally`` and ``acked``.
+
+        Fails the test if an untyped exception escaped the saver in the client.
+        """
+        errors = read_lines(self.errors)
+        for line in errors:
+            tally.error(line["type"])
+        untyped = [e for e in errors if not e["typed"]]
+        assert not untyped, f"untyped exceptions escaped the saver: {untyped[:3]}"
+        lines = read_lines(self.acks)
+        tally.acknowledged += len(lines)
+        for line in lines:
+            acked[line["thread"]].append(line["text"])
 
     def stopped(self) -> bool:
         """Whether the parent asked this client to stop."""
