@@ -266,7 +266,7 @@ def test_runs_racing_on_one_session_finish_or_fail_cleanly(
 ) -> None:
     _need(target, mode)
     thread_id = session_ids(random.Random(), 1)[0]
-    # The session exists before the race; racing to create it is a known bug, pinned by
+    # The session exists before the race; racing to create it is checked on its own by
     # test_first_turns_racing_on_a_new_session_do_not_overwrite_each_other.
     _seed(target, thread_id)
     clients = _clients(target, [(thread_id,)] * writers, mode, tmp_path, count(ci=3, long=10))
